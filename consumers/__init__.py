@@ -1,0 +1,1 @@
+"""The processes that read the topic: the live projection consumer and replay."""

@@ -1,0 +1,46 @@
+"""Turn a polled batch into changes, poison records and positions. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from confluent_kafka import Message
+
+from consumers.kafka import record_timestamp
+from ums_find.events import Poison, UserAdded, parse
+from ums_find.store import Change, Position
+
+
+@dataclass
+class Plan:
+    """What one batch asks of the store and the dead-letter topic."""
+
+    changes: list[Change] = field(default_factory=list)
+    poison: list[tuple[Message, str]] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
+    records: int = 0
+
+
+def plan(messages: Iterable[Message], positions: Mapping[int, int | None]) -> Plan:
+    """Parse owned records not yet applied; each partition advances past its last one.
+
+    `positions` maps each owned partition to its stored next offset (None: none stored).
+    """
+    result = Plan()
+    last: dict[int, int] = {}
+    for msg in messages:
+        part, offset = int(msg.partition() or 0), int(msg.offset() or 0)
+        if part not in positions or offset < (positions[part] or 0):
+            continue
+        result.records += 1
+        last[part] = offset
+        event = parse(msg.key(), msg.value(), record_timestamp(msg))
+        if isinstance(event, Poison):
+            result.poison.append((msg, event.reason))
+        elif isinstance(event, UserAdded):
+            result.changes.append(Change(event.user.name, event.user))
+        else:
+            result.changes.append(Change(event.name, None))
+    result.positions = [Position(p, positions[p], offset + 1) for p, offset in sorted(last.items())]
+    return result

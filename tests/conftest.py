@@ -1,0 +1,93 @@
+"""Fixtures shared by every suite: settings, and per-test databases and topics."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from ums_find.settings import Settings
+
+
+def random_suffix() -> str:
+    """A short random id for names in the shared servers."""
+    return uuid.uuid4().hex[:10]
+
+
+def base_settings() -> Settings:
+    """Settings from the environment (the local stack by default)."""
+    return Settings.from_env()
+
+
+def _reachable(host_port: str) -> bool:
+    host, _, port = host_port.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _require(name: str, address: str) -> None:
+    if not _reachable(address):
+        pytest.fail(f"{name} is not reachable at {address}: run `make up` first")
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Settings:
+    """The shared MariaDB, which `make test` starts (`make up`)."""
+    settings = base_settings()
+    _require("MySQL", f"{settings.mysql_host}:{settings.mysql_port}")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def kafka_server() -> Settings:
+    """The shared Kafka broker, which `make test` starts (`make up`)."""
+    settings = base_settings()
+    _require("Kafka", settings.kafka_bootstrap.split(",")[0])
+    return settings
+
+
+@pytest.fixture
+def database(mysql_server: Settings) -> Iterator[Settings]:
+    """Settings pointing at a fresh, migrated database of this test's own."""
+    from tests.support.mysql import drop_database
+    from ums_find.store import migrate
+
+    settings = replace(mysql_server, mysql_database=f"ums_test_{random_suffix()}")
+    migrate(settings)
+    yield settings
+    drop_database(settings)
+
+
+@pytest.fixture
+def topics(kafka_server: Settings, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    """Settings pointing at a fresh topic (3 partitions, compacted) and its DLQ.
+
+    Mark a test `keep_forever` for a topic that is not compacted (it takes keyless records).
+    """
+    from tests.support.kafka import create_topics, delete_topics
+
+    name = f"test-{random_suffix()}"
+    settings = replace(
+        kafka_server, topic=name, dlq_topic=f"{name}.dlq", group_id=f"g-{name}", consumer_name=f"c-{name}"
+    )
+    create_topics(settings, compact=request.node.get_closest_marker("keep_forever") is None)
+    yield settings
+    delete_topics(settings)
+
+
+@pytest.fixture
+def stack(database: Settings, topics: Settings) -> Settings:
+    """A database and topics of this test's own, in one settings object."""
+    return replace(
+        database,
+        topic=topics.topic,
+        dlq_topic=topics.dlq_topic,
+        group_id=topics.group_id,
+        consumer_name=topics.consumer_name,
+    )

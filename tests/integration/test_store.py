@@ -1,0 +1,98 @@
+"""The store against the real MariaDB: schema, batches with checkpoints, reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.support.mysql import kill_connections, query, view_rows
+from ums_find.domain import Name, PhoneNumber, User
+from ums_find.settings import Settings
+from ums_find.store import Change, Position, ProjectionStore, StalePosition, UserReader, migrate
+
+SINCE = datetime(2022, 3, 1, 10, tzinfo=UTC)
+
+
+def put(name: str, phone: int = 9876543210) -> Change:
+    return Change(Name(name), User(Name(name), PhoneNumber(phone), SINCE))
+
+
+def erase(name: str) -> Change:
+    return Change(Name(name), None)
+
+
+@pytest.fixture
+def store(database: Settings) -> ProjectionStore:
+    return ProjectionStore(database, "tests", "topic-a")
+
+
+def test_the_c_extension_is_in_use(database: Settings) -> None:
+    import flask  # noqa: F401 - imports ssl first, as the service does
+    import mysql.connector
+
+    from ums_find.store import connect
+
+    assert mysql.connector.HAVE_CEXT
+    conn = connect(database)
+    assert type(conn).__name__ == "CMySQLConnection"
+    conn.close()
+
+
+def test_migrate_is_idempotent_and_keeps_an_existing_view(database: Settings) -> None:
+    query(database, "INSERT INTO ums_users VALUES ('KrishnaMohan', 9876543210, '2022-03-01 10:00:00')")
+    migrate(database)
+    migrate(database)
+    assert list(view_rows(database)) == ["KrishnaMohan"]
+    columns = query(
+        database,
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = %s AND table_name = 'ums_users' ORDER BY ordinal_position",
+        (database.mysql_database,),
+    )
+    assert [(c.lower(), t.lower()) for c, t in columns] == [
+        ("name", "varchar"),
+        ("phone", "bigint"),
+        ("since", "datetime"),
+    ]
+
+
+def test_a_batch_writes_rows_and_checkpoints_together(store: ProjectionStore, database: Settings) -> None:
+    store.apply(
+        [put("KrishnaMohan"), put("Someone0001"), erase("Someone0001")],
+        [Position(0, None, 3), Position(2, None, 7)],
+    )
+    assert list(view_rows(database)) == ["KrishnaMohan"]
+    assert store.load_positions([0, 1, 2]) == {0: 3, 1: None, 2: 7}
+    store.apply([put("KrishnaMohan", 9123456789)], [Position(0, 3, 4)])
+    assert view_rows(database)["KrishnaMohan"][0] == 9123456789
+
+
+def test_a_duplicate_position_raises_and_changes_nothing(store: ProjectionStore, database: Settings) -> None:
+    store.apply([put("KrishnaMohan")], [Position(0, None, 5)])
+    with pytest.raises(StalePosition):
+        store.apply([put("KrishnaMohan", 9123456789), put("Someone0001")], [Position(0, None, 6)])
+    with pytest.raises(StalePosition):
+        store.apply([put("Someone0001")], [Position(0, 4, 6)])
+    assert view_rows(database) == {"KrishnaMohan": (9876543210, SINCE.replace(tzinfo=None))}
+    assert store.load_positions([0]) == {0: 5}
+
+
+def test_names_equal_under_the_collation_are_one_user(store: ProjectionStore, database: Settings) -> None:
+    store.apply([put("KrishnaMohan"), put("krishnamohan", 9123456789)], [Position(0, None, 2)])
+    assert view_rows(database) == {"krishnamohan": (9123456789, SINCE.replace(tzinfo=None))}
+    store.apply([put("KRISHNAMOHAN"), erase("KrishnaMohan")], [Position(0, 2, 4)])
+    assert view_rows(database) == {}
+    store.apply([erase("KrishnaMohan"), put("KRISHNAMOHAN")], [Position(0, 4, 6)])
+    assert list(view_rows(database)) == ["KRISHNAMOHAN"]
+
+
+def test_reader_finds_names_case_blind_and_reconnects(store: ProjectionStore, database: Settings) -> None:
+    store.apply([put("Ünïcødé Ñame"), put("Krishna/Mohan")], [Position(0, None, 2)])
+    reader = UserReader(database)
+    found = reader.fetch("ünïcødé ñame")
+    assert found is not None and found.name == "Ünïcødé Ñame" and found.since == SINCE
+    assert reader.fetch("Krishna/Mohan") is not None
+    assert reader.fetch("Nobody000") is None
+    kill_connections(database)
+    assert reader.fetch("Krishna/Mohan") is not None

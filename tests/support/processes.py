@@ -1,0 +1,138 @@
+"""Start `ums-find` subcommands as real processes, configured through `UMS_*` variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.support.consumer import wait_until
+from ums_find.settings import Settings
+
+UMS_FIND = str(Path(sys.executable).with_name("ums-find"))
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The process environment that gives these settings."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "UMS_MYSQL_HOST": settings.mysql_host,
+            "UMS_MYSQL_PORT": str(settings.mysql_port),
+            "UMS_MYSQL_USER": settings.mysql_user,
+            "UMS_MYSQL_PASSWORD": settings.mysql_password,
+            "UMS_MYSQL_DATABASE": settings.mysql_database,
+            "UMS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "UMS_TOPIC": settings.topic,
+            "UMS_DLQ_TOPIC": settings.dlq_topic,
+            "UMS_GROUP_ID": settings.group_id,
+            "UMS_CONSUMER_NAME": settings.consumer_name,
+            "UMS_HTTP_HOST": "127.0.0.1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(
+    settings: Settings, *args: str, timeout_s: float = 60.0, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `ums-find ARGS` to completion."""
+    return subprocess.run(
+        [UMS_FIND, *args],
+        env=settings_env(settings, **extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+@contextmanager
+def process(settings: Settings, *args: str, **extra: str) -> Iterator[subprocess.Popen[str]]:
+    """`ums-find ARGS` running in the background; SIGTERM (then SIGKILL) when the block ends.
+
+    Its output goes to a file, `proc.log`, that tests read to explain a failure.
+    """
+    with tempfile.NamedTemporaryFile("w+", prefix="ums-find-", suffix=".log") as log:
+        proc = subprocess.Popen(
+            [UMS_FIND, *args],
+            env=settings_env(settings, **extra),
+            text=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        proc.log = log.name  # type: ignore[attr-defined]
+        try:
+            yield proc
+        finally:
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen[str], timeout_s: float = 30.0) -> int:
+    """SIGTERM, then SIGKILL past the timeout; the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    return int(proc.returncode)
+
+
+def output(proc: subprocess.Popen[str]) -> str:
+    """What the process wrote so far."""
+    return Path(proc.log).read_text(encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
+
+
+def http(
+    url: str, method: str = "GET", headers: dict[str, str] | None = None, timeout_s: float = 10.0
+) -> tuple[int, dict[str, str], bytes]:
+    """One request; any status comes back instead of raising."""
+    req = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def get_json(url: str) -> tuple[int, Any]:
+    status, _, body = http(url)
+    return status, json.loads(body) if body else None
+
+
+@contextmanager
+def api_server(settings: Settings, **extra: str) -> Iterator[str]:
+    """`ums-find serve` on a free port; yields its base URL once it answers."""
+    port = free_port()
+    with process(settings, "serve", UMS_HTTP_PORT=str(port), **extra) as proc:
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            assert proc.poll() is None, f"serve exited: {output(proc)}"
+            try:
+                return http(base + "/healthz", timeout_s=1)[0] == 200
+            except OSError:
+                return False
+
+        wait_until(up, 30, "the API to answer")
+        yield base

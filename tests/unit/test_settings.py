@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ums_find.settings import Settings, SettingsError
+
+
+def test_defaults_match_the_local_stack() -> None:
+    settings = Settings.from_env({})
+    assert (settings.mysql_database, settings.topic, settings.dlq_topic) == (
+        "glarimy",
+        "user-added",
+        "user-added.dlq",
+    )
+    assert (settings.kafka_bootstrap, settings.http_port) == ("127.0.0.1:9092", 8080)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("UMS_MYSQL_PORT", "nope"),
+        ("UMS_HTTP_PORT", "70000"),
+        ("UMS_MYSQL_DATABASE", "glarimy; DROP"),
+        ("UMS_TOPIC", "bad topic"),
+        ("UMS_MYSQL_HOST", " "),
+    ],
+)
+def test_an_invalid_setting_is_named(var: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=var):
+        Settings.from_env({var: value})
+
+
+def test_password_file_wins_and_a_missing_one_is_named(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    env = {"UMS_MYSQL_PASSWORD": "other", "UMS_MYSQL_PASSWORD_FILE": str(secret)}
+    assert Settings.from_env(env).mysql_password == "s3cret"
+    with pytest.raises(SettingsError, match="UMS_MYSQL_PASSWORD_FILE"):
+        Settings.from_env({"UMS_MYSQL_PASSWORD_FILE": str(tmp_path / "absent")})

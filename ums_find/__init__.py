@@ -1,0 +1,1 @@
+"""ums-find: the query side (FindService) of the User Management System."""

@@ -1,0 +1,115 @@
+"""The `ums-find` command: every subcommand, and the wiring of the adapters (composition root)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from ums_find import logs
+from ums_find.domain import DomainError, Name, User
+from ums_find.events import parse_phone, parse_since
+from ums_find.settings import Settings, SettingsError
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a clear exit naming the bad one."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+@click.group()
+def main() -> None:
+    """ums-find: the query side of the User Management System."""
+    logs.configure()
+
+
+@main.command()
+def migrate() -> None:
+    """Create the database and tables if absent (idempotent)."""
+    from ums_find.store import DatabaseUnavailable
+    from ums_find.store import migrate as run_migrate
+
+    settings = load_settings()
+    try:
+        run_migrate(settings)
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"migrated database {settings.mysql_database}")
+
+
+@main.command()
+def consume() -> None:
+    """Keep the view current from the topic until SIGTERM or SIGINT."""
+    from consumers.run import run_projection
+
+    sys.exit(run_projection(load_settings(), stop_on_signals()))
+
+
+@main.command()
+def serve() -> None:
+    """Serve the HTTP API with waitress."""
+    import waitress
+
+    from ums_find.api import create_app
+
+    settings = load_settings()
+    app = create_app(settings)
+    waitress.serve(app, host=settings.http_host, port=settings.http_port, threads=settings.http_threads)
+
+
+def _user(name: str, phone: str, since: str | None) -> User:
+    try:
+        moment = parse_since(since) if since else datetime.now(UTC)
+        return User(Name(name), parse_phone(int(phone) if phone.isdigit() else phone), moment)
+    except DomainError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.option("--name", help="The user's name (8 to 32 characters).")
+@click.option("--phone", help="The phone number (9000000000 up to 15 digits).")
+@click.option("--since", help="When the user joined, ISO-8601 (default: now).")
+@click.option("--random", "count", type=click.IntRange(min=1), help="Publish COUNT random users instead.")
+@click.option("--seed", type=int, help="Seed for --random, for repeatable names.")
+def publish(
+    name: str | None, phone: str | None, since: str | None, count: int | None, seed: int | None
+) -> None:
+    """Publish users as AddService would; print the position token of a single one."""
+    from confluent_kafka import Producer
+
+    from consumers.kafka import KafkaUnavailable, producer_config
+    from consumers.publish import publish_random, publish_user
+
+    if count is None and (name is None or phone is None):
+        raise click.UsageError("give --name and --phone, or --random COUNT")
+    settings = load_settings()
+    producer = Producer(producer_config(settings))
+    try:
+        if count is not None:
+            acked = publish_random(producer, settings.topic, count, seed)
+            click.echo(f"published {acked} of {count} random users to {settings.topic}")
+            if acked < count:
+                sys.exit(1)
+        else:
+            click.echo(publish_user(producer, settings.topic, _user(name or "", phone or "", since)))
+    except KafkaUnavailable as exc:
+        raise click.ClickException(str(exc)) from None

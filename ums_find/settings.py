@@ -1,0 +1,136 @@
+"""All settings, read once from the `UMS_*` environment into one frozen object."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
+_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}")
+        return value
+
+    return convert
+
+
+def _number(low: float, high: float) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}")
+        return value
+
+    return convert
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    def convert(text: str) -> str:
+        if not pattern.fullmatch(text):
+            raise ValueError(f"not a valid {what}")
+        return text
+
+    return convert
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+_PORT = _integer(1, 65535)
+_IDENT = _matching(_IDENTIFIER, "identifier (letters, digits, _)")
+_TOPIC_NAME = _matching(_TOPIC, "topic name")
+
+# field name -> (environment variable, default, converter)
+_SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
+    "mysql_host": ("UMS_MYSQL_HOST", "127.0.0.1", _text),
+    "mysql_port": ("UMS_MYSQL_PORT", "3306", _PORT),
+    "mysql_user": ("UMS_MYSQL_USER", "root", _text),
+    "mysql_database": ("UMS_MYSQL_DATABASE", "glarimy", _IDENT),
+    "kafka_bootstrap": ("UMS_KAFKA_BOOTSTRAP", "127.0.0.1:9092", _text),
+    "topic": ("UMS_TOPIC", "user-added", _TOPIC_NAME),
+    "dlq_topic": ("UMS_DLQ_TOPIC", "user-added.dlq", _TOPIC_NAME),
+    "group_id": ("UMS_GROUP_ID", "ums-find", _text),
+    "consumer_name": (
+        "UMS_CONSUMER_NAME",
+        "ums-find",
+        _matching(re.compile(r"[A-Za-z0-9._-]{1,64}"), "name"),
+    ),
+    "http_host": ("UMS_HTTP_HOST", "0.0.0.0", _text),
+    "http_port": ("UMS_HTTP_PORT", "8080", _PORT),
+    "http_threads": ("UMS_HTTP_THREADS", "8", _integer(1, 256)),
+    "batch_size": ("UMS_BATCH_SIZE", "2000", _integer(1, 100_000)),
+    "batch_wait_s": ("UMS_BATCH_WAIT_S", "0.1", _number(0.0, 60.0)),
+    "db_timeout_s": ("UMS_DB_TIMEOUT_S", "5", _number(0.1, 300.0)),
+    "db_retry_max_s": ("UMS_DB_RETRY_MAX_S", "300", _number(0.0, 86_400.0)),
+    "shutdown_s": ("UMS_SHUTDOWN_S", "20", _number(0.1, 3_600.0)),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the processes need to know about their surroundings."""
+
+    mysql_host: str
+    mysql_port: int
+    mysql_user: str
+    mysql_password: str
+    mysql_database: str
+    kafka_bootstrap: str
+    topic: str
+    dlq_topic: str
+    group_id: str
+    consumer_name: str
+    http_host: str
+    http_port: int
+    http_threads: int
+    batch_size: int
+    batch_wait_s: float
+    db_timeout_s: float
+    db_retry_max_s: float
+    shutdown_s: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every setting from `env` (the process environment by default)."""
+        env = os.environ if env is None else env
+        values = {name: _read(env, *spec) for name, spec in _SPEC.items()}
+        values["mysql_password"] = _password(env)
+        values.update(overrides)
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise SettingsError(f"unknown settings: {sorted(unknown)}")
+        return cls(**values)
+
+
+def _read(env: Mapping[str, str], var: str, default: str, convert: Callable[[str], Any]) -> Any:
+    text = env.get(var, default)
+    try:
+        return convert(text)
+    except ValueError as exc:
+        raise SettingsError(f"{var}={text!r} is invalid: {exc}") from None
+
+
+def _password(env: Mapping[str, str]) -> str:
+    path = env.get("UMS_MYSQL_PASSWORD_FILE")
+    if not path:
+        return env.get("UMS_MYSQL_PASSWORD", "")
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise SettingsError(f"UMS_MYSQL_PASSWORD_FILE={path!r} cannot be read: {exc.strerror}") from None

@@ -1,0 +1,101 @@
+"""Connections to MySQL through the connector's C extension, and fault classification."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import mysql.connector
+from mysql.connector import errorcode
+
+from ums_find.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_TABLE = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+# Errors that say the server is away, busy or restarting: retry, never treat as poison.
+_TRANSIENT_ERRNOS = {
+    errorcode.ER_LOCK_WAIT_TIMEOUT,
+    errorcode.ER_LOCK_DEADLOCK,
+    errorcode.ER_CON_COUNT_ERROR,
+    errorcode.ER_SERVER_SHUTDOWN,
+    errorcode.ER_QUERY_INTERRUPTED,
+    errorcode.ER_NET_READ_ERROR,
+    errorcode.ER_NET_WRITE_INTERRUPTED,
+    errorcode.CR_SERVER_GONE_ERROR,
+    errorcode.CR_SERVER_LOST,
+    errorcode.CR_CONN_HOST_ERROR,
+    errorcode.CR_CONNECTION_ERROR,
+    errorcode.ER_NO_SUCH_TABLE,  # not migrated yet: not ready rather than broken
+    errorcode.ER_BAD_DB_ERROR,
+    1927,  # MariaDB ER_CONNECTION_KILLED
+    4031,  # MySQL ER_CLIENT_INTERACTION_TIMEOUT
+}
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot answer now; the same work may succeed later."""
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The view table and the checkpoint table one projection writes."""
+
+    view: str = "ums_users"
+    checkpoints: str = "ums_checkpoints"
+
+    def __post_init__(self) -> None:
+        for name in (self.view, self.checkpoints):
+            if not _TABLE.fullmatch(name):
+                raise ValueError(f"not a table name: {name!r}")
+
+
+def connect(settings: Settings, *, database: bool = True, autocommit: bool = True) -> Any:
+    """A new connection (C extension); raises DatabaseUnavailable when the server is away."""
+    options: dict[str, Any] = {
+        "host": settings.mysql_host,
+        "port": settings.mysql_port,
+        "user": settings.mysql_user,
+        "password": settings.mysql_password,
+        "connection_timeout": max(1, round(settings.db_timeout_s)),
+        "autocommit": autocommit,
+        "charset": "utf8mb4",
+        "use_pure": False,
+    }
+    if database:
+        options["database"] = settings.mysql_database
+    with translate_errors():
+        return mysql.connector.connect(**options)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a connector error is a fault of the moment rather than of our SQL."""
+    if isinstance(exc, (mysql.connector.errors.OperationalError, mysql.connector.errors.InterfaceError)):
+        return True
+    return isinstance(exc, mysql.connector.Error) and exc.errno in _TRANSIENT_ERRNOS
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn transient connector errors into DatabaseUnavailable."""
+    try:
+        yield
+    except mysql.connector.Error as exc:
+        if is_transient(exc):
+            raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+        raise
+
+
+def close_quietly(conn: Any) -> None:
+    """Close a connection that may already be broken."""
+    if conn is None:
+        return
+    try:
+        conn.close()
+    except Exception:
+        log.debug("closing a broken connection failed", exc_info=True)

@@ -1,0 +1,168 @@
+"""The projection's writes: a batch of changes and its checkpoints in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ums_find.domain import Name, User
+from ums_find.settings import Settings
+from ums_find.store.connection import Tables, close_quietly, connect, translate_errors
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Change:
+    """The last word on one name in a batch: the user to hold, or None to erase."""
+
+    name: Name
+    user: User | None
+
+
+@dataclass(frozen=True)
+class Position:
+    """A partition's checkpoint: what we believe is stored, and what to store."""
+
+    partition: int
+    expected: int | None
+    next_offset: int
+
+
+class StalePosition(Exception):
+    """The stored checkpoint is not the one this writer expected: another wrote it."""
+
+
+def collapse(changes: Iterable[Change]) -> list[Change]:
+    """Keep each name's last change, in the order of those last changes."""
+    last: dict[str, Change] = {}
+    for change in changes:
+        last.pop(change.name.value, None)
+        last[change.name.value] = change
+    return list(last.values())
+
+
+def split_by_collation(changes: Sequence[Change]) -> tuple[list[Change], list[Change]]:
+    """Split into changes safe to write in bulk and those whose names the collation may merge.
+
+    Different spellings of one name (case, accents) must apply in their order; the
+    bulk statements do not keep order between upserts and deletes.
+    """
+    spellings: dict[str, set[str]] = defaultdict(set)
+    for change in changes:
+        spellings[change.name.fold].add(change.name.value)
+    ordered = [c for c in changes if len(spellings[c.name.fold]) > 1]
+    bulk = [c for c in changes if len(spellings[c.name.fold]) == 1]
+    return bulk, ordered
+
+
+def _row(user: User) -> tuple[str, int, Any]:
+    return (user.name.value, user.phone.value, user.since.replace(tzinfo=None))
+
+
+class ProjectionStore:
+    """One writer's connection: loads checkpoints and applies batches atomically."""
+
+    def __init__(self, settings: Settings, consumer: str, topic: str, tables: Tables = Tables()) -> None:
+        self._settings = settings
+        self._consumer = consumer
+        self._topic = topic
+        self.tables = tables
+        self._conn: Any = None
+
+    def close(self) -> None:
+        """Drop the connection."""
+        close_quietly(self._conn)
+        self._conn = None
+
+    def load_positions(self, partitions: Iterable[int]) -> dict[int, int | None]:
+        """The stored next offset of each partition (None where nothing is stored)."""
+        wanted = list(partitions)
+        result: dict[int, int | None] = dict.fromkeys(wanted)
+        if not wanted:
+            return result
+        sql = (
+            f"SELECT part, next_offset FROM `{self.tables.checkpoints}` "
+            f"WHERE consumer = %s AND topic = %s AND part IN ({', '.join(['%s'] * len(wanted))})"
+        )
+        for part, offset in self._run(lambda cur: _fetch(cur, sql, [self._consumer, self._topic, *wanted])):
+            result[int(part)] = int(offset)
+        return result
+
+    def apply(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
+        """Write the changes and advance the checkpoints, all or nothing."""
+        self._run(lambda cur: self._transaction(cur, changes, positions))
+
+    def _run(self, work: Any) -> Any:
+        try:
+            with translate_errors():
+                if self._conn is None:
+                    self._conn = connect(self._settings, autocommit=True)
+                cursor = self._conn.cursor()
+                try:
+                    return work(cursor)
+                finally:
+                    cursor.close()
+        except BaseException:
+            self.close()
+            raise
+
+    def _transaction(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
+        self._conn.start_transaction()
+        try:
+            self._check_positions(cur, positions)
+            bulk, ordered = split_by_collation(collapse(changes))
+            self._write_bulk(cur, bulk)
+            for change in ordered:
+                self._write_bulk(cur, [change])
+            self._store_positions(cur, positions)
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+
+    def _check_positions(self, cur: Any, positions: Sequence[Position]) -> None:
+        sql = (
+            f"SELECT next_offset FROM `{self.tables.checkpoints}` "
+            "WHERE consumer = %s AND topic = %s AND part = %s FOR UPDATE"
+        )
+        for pos in sorted(positions, key=lambda p: p.partition):
+            rows = _fetch(cur, sql, [self._consumer, self._topic, pos.partition])
+            stored = int(rows[0][0]) if rows else None
+            if stored != pos.expected:
+                raise StalePosition(
+                    f"{self._topic}[{pos.partition}]: checkpoint is {stored}, expected {pos.expected}"
+                )
+
+    def _write_bulk(self, cur: Any, changes: Sequence[Change]) -> None:
+        erased = [c.name.value for c in changes if c.user is None]
+        rows = [_row(c.user) for c in changes if c.user is not None]
+        if erased:
+            marks = ", ".join(["%s"] * len(erased))
+            cur.execute(f"DELETE FROM `{self.tables.view}` WHERE name IN ({marks})", erased)
+        if rows:
+            marks = ", ".join(["(%s, %s, %s)"] * len(rows))
+            cur.execute(
+                f"INSERT INTO `{self.tables.view}` (name, phone, since) VALUES {marks} "
+                "ON DUPLICATE KEY UPDATE name = VALUES(name), phone = VALUES(phone), since = VALUES(since)",
+                [value for row in rows for value in row],
+            )
+
+    def _store_positions(self, cur: Any, positions: Sequence[Position]) -> None:
+        if not positions:
+            return
+        marks = ", ".join(["(%s, %s, %s, %s)"] * len(positions))
+        params = [v for p in positions for v in (self._consumer, self._topic, p.partition, p.next_offset)]
+        cur.execute(
+            f"INSERT INTO `{self.tables.checkpoints}` (consumer, topic, part, next_offset) VALUES {marks} "
+            "ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6)",
+            params,
+        )
+
+
+def _fetch(cur: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    cur.execute(sql, list(params))
+    return list(cur.fetchall())
