@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -59,9 +60,17 @@ def migrate() -> None:
 @main.command()
 def consume() -> None:
     """Keep the view current from the topic until SIGTERM or SIGINT."""
+    from consumers.kafka import KafkaUnavailable
     from consumers.run import run_projection
+    from consumers.topics import ensure_topics
 
-    sys.exit(run_projection(load_settings(), stop_on_signals()))
+    settings = load_settings()
+    try:
+        ensure_topics(settings)
+    except KafkaUnavailable as exc:
+        # The consumer waits for the broker by itself; the topics can be made later.
+        logging.getLogger(__name__).warning("%s", exc)
+    sys.exit(run_projection(settings, stop_on_signals()))
 
 
 @main.command()
@@ -98,12 +107,14 @@ def publish(
 
     from consumers.kafka import KafkaUnavailable, producer_config
     from consumers.publish import publish_random, publish_user
+    from consumers.topics import ensure_topics
 
     if count is None and (name is None or phone is None):
         raise click.UsageError("give --name and --phone, or --random COUNT")
     settings = load_settings()
     producer = Producer(producer_config(settings))
     try:
+        ensure_topics(settings)
         if count is not None:
             acked = publish_random(producer, settings.topic, count, seed)
             click.echo(f"published {acked} of {count} random users to {settings.topic}")

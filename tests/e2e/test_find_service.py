@@ -76,3 +76,25 @@ def test_cli_rejects_bad_settings_and_bad_input_by_name(stack: Settings) -> None
     assert bad.returncode != 0 and "UMS_MYSQL_PORT" in bad.stderr
     short = cli(stack, "publish", "--name", "Krishna", "--phone", "9876543210")
     assert short.returncode != 0 and "name too short" in short.stderr
+
+
+def test_publish_and_consume_create_missing_topics_compacted(database: Settings, kafka_server: Settings) -> None:
+    from dataclasses import replace
+
+    from confluent_kafka.admin import ConfigResource
+
+    from tests.conftest import random_suffix
+    from tests.support.kafka import admin, delete_topics
+
+    name = f"fresh-{random_suffix()}"
+    fresh = replace(database, topic=name, dlq_topic=f"{name}.dlq", group_id=name, consumer_name=name)
+    try:
+        published = cli(fresh, "publish", "--name", "KrishnaMohan", "--phone", "9876543210")
+        assert published.returncode == 0, published.stderr
+        client = admin(fresh)
+        metadata = client.list_topics(timeout=10).topics
+        assert len(metadata[name].partitions) == 3 and fresh.dlq_topic in metadata
+        (future,) = client.describe_configs([ConfigResource("topic", name)]).values()
+        assert future.result(timeout=10)["cleanup.policy"].value == "compact"
+    finally:
+        delete_topics(fresh)
