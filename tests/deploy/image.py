@@ -3,7 +3,8 @@
 Every absolute path of the image is placed under one root folder (`/opt/venv` becomes
 `<root>/opt/venv`), `python` is this interpreter (3.11, like the base image), and RUN lines
 must be single commands so that they can run without a shell. Only `--no-cache-dir` is
-dropped, so that pip's cache keeps the test fast; what gets installed is the same.
+dropped, so that pip's cache keeps the test fast; what gets installed is the same. The
+runtime stage's RUN (making the user) is not followed: the test checks USER by reading it.
 """
 
 from __future__ import annotations
