@@ -52,6 +52,11 @@ def find(docs: tuple[dict[str, Any], ...], kind: str, name: str) -> dict[str, An
     return found[0]
 
 
+def config(docs: tuple[dict[str, Any], ...]) -> dict[str, str]:
+    """The settings ConfigMap's data."""
+    return dict(find(docs, "ConfigMap", "ums-find-config")["data"])
+
+
 def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
     """The pod template's spec of a Deployment, StatefulSet or Job."""
     return workload["spec"]["template"]["spec"]  # type: ignore[no-any-return]

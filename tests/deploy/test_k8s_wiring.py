@@ -8,8 +8,7 @@ from typing import Any
 
 import yaml
 
-from tests.deploy.support import K8S, PARTITIONS, containers, find, pod_spec, port_number, render
-from tests.deploy.test_k8s_workloads import config
+from tests.deploy.support import K8S, PARTITIONS, config, containers, find, pod_spec, port_number, render
 from ums_find.settings import Settings
 
 DNS, MYSQL, KAFKA = {("UDP", 53), ("TCP", 53)}, {("TCP", 3306)}, {("TCP", 9092)}

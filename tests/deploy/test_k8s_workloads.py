@@ -11,6 +11,7 @@ from tests.deploy.support import (
     KUSTOMIZATIONS,
     PARTITIONS,
     REPO,
+    config,
     containers,
     find,
     pod_spec,
@@ -31,11 +32,6 @@ def ours(docs: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
         for d in docs
         if d["kind"] in kinds and d["metadata"]["labels"]["app.kubernetes.io/name"] == "ums-find"
     ]
-
-
-def config(docs: tuple[dict[str, Any], ...]) -> dict[str, str]:
-    """The settings ConfigMap's data."""
-    return find(docs, "ConfigMap", "ums-find-config")["data"]  # type: ignore[no-any-return]
 
 
 def probe(container: dict[str, Any], kind: str) -> tuple[str, int]:
