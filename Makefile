@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: up down run test test-unit test-integration test-e2e lint typecheck check venv
+.PHONY: up down run test test-unit test-integration test-e2e lint typecheck check venv tools test-deploy
 
 venv: $(VENV)/.installed
 
@@ -24,7 +24,7 @@ run: up
 	$(BIN)/ums-find migrate
 	bash dev/run.sh
 
-test: up
+test: up tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: venv
@@ -39,8 +39,25 @@ test-e2e: up
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict .
+	$(BIN)/hadolint Dockerfile
 
 typecheck: venv
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# kustomize renders k8s/ for the deploy tests; built from the Go module proxy into .run/bin once.
+KUSTOMIZE_VERSION := v5.8.1
+KUSTOMIZE := .run/bin/kustomize
+GO ?= go
+
+tools:
+	@$(KUSTOMIZE) version 2>/dev/null | grep -qx '$(KUSTOMIZE_VERSION)' || { \
+	  echo "installing kustomize $(KUSTOMIZE_VERSION) into $(KUSTOMIZE)"; \
+	  mkdir -p $(dir $(KUSTOMIZE)) && \
+	  GOTOOLCHAIN=local GOBIN=$(abspath $(dir $(KUSTOMIZE))) \
+	    $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); }
+
+test-deploy: venv tools
+	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
