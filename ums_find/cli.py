@@ -66,14 +66,15 @@ def consume() -> None:
 
 @main.command()
 def serve() -> None:
-    """Serve the HTTP API with waitress."""
-    import waitress
-
+    """Serve the HTTP API with waitress until SIGTERM or SIGINT, then finish what is in flight."""
     from ums_find.api import create_app
+    from ums_find.serving import serve as run_server
 
     settings = load_settings()
     app = create_app(settings)
-    waitress.serve(app, host=settings.http_host, port=settings.http_port, threads=settings.http_threads)
+    s = settings
+    drained = run_server(app, s.http_host, s.http_port, s.http_threads, s.shutdown_s)
+    sys.exit(0 if drained else 1)
 
 
 def _user(name: str, phone: str, since: str | None) -> User:
@@ -102,7 +103,8 @@ def publish(
     if count is None and (name is None or phone is None):
         raise click.UsageError("give --name and --phone, or --random COUNT")
     settings = load_settings()
-    producer = Producer(producer_config(settings))
+    # Java's default partitioner (murmur2), as AddService's producer uses: the API maps names the same way.
+    producer = Producer(producer_config(settings, partitioner="murmur2_random"))
     try:
         if count is not None:
             acked = publish_random(producer, settings.topic, count, seed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ums_find.store import DatabaseUnavailable, UserRecord
+from ums_find.store import DatabaseUnavailable, Lookup, UserRecord
 
 
 class FakeReader:
@@ -14,6 +14,7 @@ class FakeReader:
         self.rows = dict(rows or {})
         self.down = down
         self.asked: list[str] = []
+        self.checkpoints: dict[int, int] = {}
 
     def fetch(self, name: str) -> UserRecord | None:
         self.ping()
@@ -26,3 +27,10 @@ class FakeReader:
     def ping(self) -> None:
         if self.down:
             raise DatabaseUnavailable("database unavailable: fake outage")
+
+    def lookup(self, name: str) -> Lookup:
+        return Lookup(self.fetch(name), dict(self.checkpoints))
+
+    def positions(self) -> dict[int, int]:
+        self.ping()
+        return dict(self.checkpoints)
