@@ -18,9 +18,9 @@ from ums_find.domain import InvalidName, Name
 from ums_find.errors import register_error_handlers
 from ums_find.events import format_since
 from ums_find.metrics import ApiMetrics
-from ums_find.positions import CheckpointWaiter, Token
+from ums_find.positions import PositionWatch, Token
 from ums_find.settings import Settings
-from ums_find.store import Lookup, UserReader
+from ums_find.store import UserReader, UserRecord
 from ums_find.topic import PartitionMap, kafka_partition_count
 from ums_find.web import RequestObserver, error_response, etag_matches, etag_of, json_response
 
@@ -43,7 +43,7 @@ class Lookups:
 
     settings: Settings
     reader: UserReader
-    waiter: CheckpointWaiter
+    watch: PositionWatch
     partitions: PartitionMap
     metrics: ApiMetrics
     openapi: bytes
@@ -76,23 +76,26 @@ def get_user(name: str) -> Response:
     after = request.args.get("after")
     token = Token.parse(after) if after is not None else None
     ctx = lookups()
-    found = ctx.reader.lookup(wanted.value)
-    if token is not None and not token.applied(found.positions):
-        # Waiting holds this waitress thread but no database work: one poller reads for all waiters.
-        ctx.waiter.wait_for(token, ctx.settings.after_wait_s)
-        found = ctx.reader.lookup(wanted.value)
-    return answer(ctx, wanted, found, token)
+    # The snapshot is taken before the row is read: a position it shows is in the answer.
+    positions = ctx.watch.current()
+    if token is not None and not token.applied(positions or {}):
+        # Waiting holds this waitress thread but no database connection: one poller reads for all.
+        ctx.watch.wait_for(token, ctx.settings.after_wait_s)
+        positions = ctx.watch.current()
+    user = ctx.reader.fetch(wanted.value)
+    return answer(ctx, wanted, user, positions, token)
 
 
-def answer(ctx: Lookups, wanted: Name, found: Lookup, token: Token | None) -> Response:
+def answer(
+    ctx: Lookups, wanted: Name, user: UserRecord | None, positions: dict[int, int] | None, token: Token | None
+) -> Response:
     """The lookup's answer, with the view's position, staleness, ETag and caching headers."""
-    user = found.user
     headers: dict[str, str] = {}
     partition = ctx.partitions.partition_of(user.name if user else wanted.value)
-    if partition is not None:
-        headers["X-View-Position"] = f"{partition}:{found.positions.get(partition, 0)}"
+    if partition is not None and positions is not None:
+        headers["X-View-Position"] = f"{partition}:{positions.get(partition, 0)}"
     if token is not None:
-        stale = not token.applied(found.positions)
+        stale = not token.applied(positions or {})
         headers["X-View-Stale"] = "true" if stale else "false"
         if stale:
             ctx.metrics.stale.inc()
@@ -146,12 +149,12 @@ def create_app(
     app.url_map.strict_slashes = False
     metrics = ApiMetrics()
     reader = user_reader or UserReader(settings, in_use=metrics.db_in_use)
-    waiter = CheckpointWaiter(reader.positions, settings.after_poll_s)
+    watch = PositionWatch(reader.positions, settings.positions_refresh_s, settings.after_poll_s)
     if partitions is None:
         partitions = PartitionMap(kafka_partition_count(settings), settings.partitions_refresh_s).start()
     document = resources.files("ums_find").joinpath("openapi.json").read_bytes()
-    app.extensions["ums_lookups"] = Lookups(settings, reader, waiter, partitions, metrics, document)
-    metrics.watch(_live_gauges(settings, reader, waiter))
+    app.extensions["ums_lookups"] = Lookups(settings, reader, watch, partitions, metrics, document)
+    metrics.watch(_live_gauges(settings, reader, watch))
     app.register_blueprint(bp)
     register_error_handlers(app)
     app.wsgi_app = RequestObserver(app.wsgi_app, metrics)  # type: ignore[method-assign]
@@ -159,7 +162,7 @@ def create_app(
 
 
 def _live_gauges(
-    settings: Settings, reader: UserReader, waiter: CheckpointWaiter
+    settings: Settings, reader: UserReader, watch: PositionWatch
 ) -> dict[str, tuple[str, Callable[[], float]]]:
     return {
         "ums_find_db_connections_open": (
@@ -167,5 +170,5 @@ def _live_gauges(
             lambda: float(getattr(reader, "open_connections", 0)),
         ),
         "ums_find_http_threads": ("Waitress threads serving requests.", lambda: float(settings.http_threads)),
-        "ums_find_after_waiting": ("Requests waiting for ?after= now.", lambda: float(waiter.waiting)),
+        "ums_find_after_waiting": ("Requests waiting for ?after= now.", lambda: float(watch.waiting)),
     }

@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ums_find.store import DatabaseUnavailable
-
 log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"([0-9]{1,9}):([0-9]{1,18})")
 
@@ -38,21 +36,35 @@ class Token(NamedTuple):
         return positions.get(self.partition, 0) > self.offset
 
 
-class CheckpointWaiter:
-    """Requests wait on a condition; one thread reads the checkpoints only while anyone waits."""
+class PositionWatch:
+    """The view's checkpoints, read by one background thread: often while requests wait, else slowly.
 
-    def __init__(self, read: Callable[[], dict[int, int]], poll_s: float) -> None:
+    A lookup takes the snapshot before it reads the row, so the snapshot is a lower bound of what
+    the row's read saw: a token the snapshot has passed is in the answer. Requests thus do no
+    database work for positions, and waiting requests use no database connection.
+    """
+
+    def __init__(self, read: Callable[[], dict[int, int]], idle_s: float, busy_s: float) -> None:
         self._read = read
-        self._poll_s = poll_s
+        self._idle_s = idle_s
+        self._busy_s = busy_s
         self._cond = threading.Condition()
-        self._latest: dict[int, int] = {}
+        self._latest: dict[int, int] | None = None
         self._waiting = 0
         self._thread: threading.Thread | None = None
+        self._failing = False
 
     @property
     def waiting(self) -> int:
         """How many requests wait now."""
         return self._waiting
+
+    def current(self) -> dict[int, int] | None:
+        """The latest snapshot (read now if there is none yet); None while it cannot be read."""
+        self._start()
+        if self._latest is None:
+            self._poll_once()
+        return self._latest
 
     def wait_for(self, token: Token, timeout_s: float) -> bool:
         """Block until the checkpoints pass the token, at most `timeout_s`; whether they did."""
@@ -60,9 +72,9 @@ class CheckpointWaiter:
         with self._cond:
             self._waiting += 1
             self._start()
-            self._cond.notify_all()
+            self._cond.notify_all()  # the poller may be sleeping its idle interval
             try:
-                while not token.applied(self._latest):
+                while not token.applied(self._latest or {}):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         return False
@@ -73,26 +85,32 @@ class CheckpointWaiter:
 
     def _start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="checkpoint-poller", daemon=True)
-            self._thread.start()
+            with self._cond:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="positions", daemon=True)
+                    self._thread.start()
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while self._waiting == 0:
-                    self._cond.wait()
             self._poll_once()
-            time.sleep(self._poll_s)
+            with self._cond:
+                if self._waiting:
+                    pause = self._busy_s
+                else:
+                    self._cond.wait(self._idle_s)
+                    continue
+            time.sleep(pause)
 
     def _poll_once(self) -> None:
         try:
             latest = self._read()
-        except DatabaseUnavailable as exc:
-            log.warning("reading checkpoints failed: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - the poller must outlive any fault; lookups report it
+            # Log the first failure of a run only: the poller may try many times a second.
+            level = logging.DEBUG if self._failing else logging.WARNING
+            log.log(level, "reading checkpoints failed: %s", exc)
+            self._failing = True
             return
-        except Exception:
-            log.exception("reading checkpoints failed")
-            return
+        self._failing = False
         with self._cond:
             self._latest = latest
             self._cond.notify_all()

@@ -93,6 +93,7 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     # The lookup API: read-your-writes, caching, and the accounts `migrate` creates.
     "after_wait_s": ("UMS_AFTER_WAIT_S", "2", _number(0.0, 10.0)),
     "after_poll_s": ("UMS_AFTER_POLL_S", "0.005", _number(0.001, 1.0)),
+    "positions_refresh_s": ("UMS_POSITIONS_REFRESH_S", "0.1", _number(0.01, 60.0)),
     "cache_max_age_s": ("UMS_CACHE_MAX_AGE_S", "1", _integer(0, 86_400)),
     "partitions_refresh_s": ("UMS_PARTITIONS_REFRESH_S", "60", _number(1.0, 86_400.0)),
     "api_mysql_user": ("UMS_API_MYSQL_USER", "", _optional(_ACCOUNT, "account name")),
@@ -125,6 +126,7 @@ class Settings:
     shutdown_s: float
     after_wait_s: float
     after_poll_s: float
+    positions_refresh_s: float
     cache_max_age_s: int
     partitions_refresh_s: float
     api_mysql_user: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ums_find.store import DatabaseUnavailable, Lookup, UserRecord
+from ums_find.store import DatabaseUnavailable, UserRecord
 
 
 class FakeReader:
@@ -27,9 +27,6 @@ class FakeReader:
     def ping(self) -> None:
         if self.down:
             raise DatabaseUnavailable("database unavailable: fake outage")
-
-    def lookup(self, name: str) -> Lookup:
-        return Lookup(self.fetch(name), dict(self.checkpoints))
 
     def positions(self) -> dict[int, int]:
         self.ping()

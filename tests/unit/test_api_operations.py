@@ -93,7 +93,7 @@ def test_unexpected_errors_are_json_500_without_a_trace(client: FlaskClient, rea
     def broken(name: str) -> None:
         raise RuntimeError("boom: secret detail")
 
-    reader.lookup = broken  # type: ignore[method-assign,assignment]
+    reader.fetch = broken  # type: ignore[method-assign,assignment]
     response = client.get("/user/KrishnaMohan")
     assert response.status_code == 500 and response.get_json()["error"] == "internal_error"
     assert b"boom" not in response.data and b"Traceback" not in response.data

@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from ums_find.positions import CheckpointWaiter, InvalidToken, Token
+from ums_find.positions import InvalidToken, PositionWatch, Token
 from ums_find.store import DatabaseUnavailable
 
 
@@ -29,7 +29,7 @@ def test_waiters_wake_when_the_poller_sees_the_checkpoint_pass() -> None:
         reads[0] += 1
         return {0: 10} if released.is_set() else {0: 5}
 
-    waiter = CheckpointWaiter(read, 0.001)
+    waiter = PositionWatch(read, 0.001, 0.001)
     assert not waiter.wait_for(Token(0, 7), 0.05)  # the poller reads, but the record is not there yet
     results: list[bool] = []
     threads = [
@@ -47,4 +47,4 @@ def test_a_database_fault_while_polling_ends_in_a_timeout_not_an_error() -> None
     def read() -> dict[int, int]:
         raise DatabaseUnavailable("down")
 
-    assert CheckpointWaiter(read, 0.001).wait_for(Token(0, 0), 0.05) is False
+    assert PositionWatch(read, 0.001, 0.001).wait_for(Token(0, 0), 0.05) is False

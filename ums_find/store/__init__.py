@@ -2,13 +2,12 @@
 
 from ums_find.store.connection import DatabaseUnavailable, Tables, connect
 from ums_find.store.projection import Change, Position, ProjectionStore, StalePosition
-from ums_find.store.reader import Lookup, UserReader, UserRecord
+from ums_find.store.reader import UserReader, UserRecord
 from ums_find.store.schema import migrate
 
 __all__ = [
     "Change",
     "DatabaseUnavailable",
-    "Lookup",
     "Position",
     "ProjectionStore",
     "StalePosition",

@@ -1,4 +1,4 @@
-"""The API's reads: one statement per lookup over a per-thread persistent connection."""
+"""The API's reads: one point query per lookup over a per-thread persistent connection."""
 
 from __future__ import annotations
 
@@ -24,13 +24,6 @@ class UserRecord(NamedTuple):
     since: datetime
 
 
-class Lookup(NamedTuple):
-    """A row (or None) and the view's next offset per partition, read in one snapshot."""
-
-    user: UserRecord | None
-    positions: dict[int, int]
-
-
 class Counter(Protocol):
     """Something that counts up and down (a Prometheus gauge)."""
 
@@ -45,14 +38,9 @@ class UserReader:
     def __init__(self, settings: Settings, tables: Tables = Tables(), in_use: Counter | None = None) -> None:
         self._settings = settings
         self._fetch_sql = f"SELECT name, phone, since FROM `{tables.view}` WHERE name = %s"
-        positions = f"SELECT part, next_offset FROM `{tables.checkpoints}` WHERE consumer = %s AND topic = %s"
-        # One statement, so the row and the positions come from the same consistent snapshot.
-        self._lookup_sql = (
-            f"SELECT name, phone, since, NULL AS part FROM `{tables.view}` WHERE name = %s UNION ALL "
-            f"SELECT NULL, next_offset, NULL, part FROM `{tables.checkpoints}` "
-            "WHERE consumer = %s AND topic = %s"
+        self._positions_sql = (
+            f"SELECT part, next_offset FROM `{tables.checkpoints}` WHERE consumer = %s AND topic = %s"
         )
-        self._positions_sql = positions
         self._scope = (settings.consumer_name, settings.topic)
         self._local = threading.local()
         self._in_use = in_use
@@ -63,16 +51,6 @@ class UserReader:
         """The row whose name equals `name` under the table's collation, or None."""
         rows = self._query(self._fetch_sql, (name,))
         return _record(rows[0]) if rows else None
-
-    def lookup(self, name: str) -> Lookup:
-        """The row for `name` (or None) and the live consumer's positions, in one round trip."""
-        user, positions = None, {}
-        for row in self._query(self._lookup_sql, (name, *self._scope)):
-            if row[3] is None:
-                user = _record(row)
-            else:
-                positions[int(row[3])] = int(row[1])
-        return Lookup(user, positions)
 
     def positions(self) -> dict[int, int]:
         """The live consumer's next offset per partition of the topic."""
