@@ -119,3 +119,20 @@ def test_no_position_header_while_the_partition_count_is_unknown(reader: FakeRea
     app = create_app(SETTINGS, reader, fixed_partitions(None))  # type: ignore[arg-type]
     response = app.test_client().get("/user/KrishnaMohan")
     assert response.status_code == 200 and "X-View-Position" not in response.headers
+
+
+def test_the_openapi_document_lists_exactly_the_routes_and_methods_served(reader: FakeReader) -> None:
+    import json
+    from importlib import resources
+
+    document = json.loads(resources.files("ums_find").joinpath("openapi.json").read_text())
+    app = create_app(SETTINGS, reader, fixed_partitions(3))  # type: ignore[arg-type]
+    served = {
+        rule.rule.replace("<anytext:name>", "{name}"): {m.lower() for m in rule.methods or ()}
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+    }
+    documented = {path: set(ops) for path, ops in document["paths"].items()}
+    # Flask answers HEAD on every GET route; the document spells it out where the contract does.
+    assert {p: m - {"head"} for p, m in served.items()} == {p: m - {"head"} for p, m in documented.items()}
+    assert all(m <= served[p] for p, m in documented.items()) and "head" in documented["/user/{name}"]
