@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
 import time
+import uuid
 from typing import Any
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
 
 log = logging.getLogger(__name__)
 LOOP_S = 0.5  # how soon a signal is noticed: the loop's select wakes at least this often
@@ -22,6 +25,7 @@ def serve(app: Any, host: str, port: int, threads: int, drain_s: float) -> bool:
     server: BaseWSGIServer = create_server(
         app, host=host, port=port, threads=threads, ident="ums-find", asyncore_loop_timeout=LOOP_S
     )
+    server.channel_class = JsonErrorChannel  # this server's connections only; waitress stays as it is
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -30,6 +34,27 @@ def serve(app: Any, host: str, port: int, threads: int, drain_s: float) -> bool:
         wasyncore.loop(timeout=LOOP_S, map=server._map, count=1)
     log.info("stopping: no new connections; finishing requests in flight (at most %.1f s)", drain_s)
     return drain(server, drain_s)
+
+
+class JsonErrorTask(ErrorTask):  # type: ignore[misc]
+    """Waitress's own answers to unparsable requests (400, 431, ...), as the contract's JSON body."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        code = error.reason.lower().replace(" ", "_")
+        body = json.dumps({"error": code, "message": str(error.body)}).encode("utf-8")
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.response_headers.append(("X-Request-ID", uuid.uuid4().hex))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
+    """A connection whose protocol errors are JSON."""
+
+    error_task_class = JsonErrorTask
 
 
 def drain(server: BaseWSGIServer, bound_s: float) -> bool:

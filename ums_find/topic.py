@@ -38,6 +38,7 @@ class PartitionMap:
         self._refresh_s = refresh_s
         self.count: int | None = None
         self._stop = threading.Event()
+        self._warned = False
 
     def start(self) -> PartitionMap:
         """Read the count now and every `refresh_s` from a daemon thread; returns self."""
@@ -54,11 +55,16 @@ class PartitionMap:
         try:
             count = self._read()
         except Exception as exc:  # noqa: BLE001 - a metadata fault must not end the API
-            log.warning("reading the topic's partition count failed: %s", exc)
-            return
+            count, why = None, f"reading it failed: {exc}"
+        else:
+            why = "no such topic?"
         if count is None:
-            log.warning("the topic's partition count is unknown (no such topic?)")
-        elif count != self.count:
+            # Warn once per outage: the refresh retries every few seconds while the count is unknown.
+            log.log(logging.DEBUG if self._warned else logging.WARNING, "partition count unknown: %s", why)
+            self._warned = True
+            return
+        self._warned = False
+        if count != self.count:
             log.info("the topic has %d partitions", count)
             self.count = count
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -79,14 +80,19 @@ def test_the_live_api_conforms_to_its_openapi_document(database: Settings) -> No
 
 
 def raw_status(base: str, target: bytes, method: bytes = b"GET") -> int:
+    answer = raw(base, method + b" " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    return int(answer.split(b" ", 2)[1])
+
+
+def raw(base: str, request: bytes) -> bytes:
     host, port = urllib.parse.urlsplit(base).netloc.split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(method + b" " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(request)
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
     assert b"Traceback" not in answer
-    return int(answer.split(b" ", 2)[1])
+    return answer
 
 
 BAD_TARGETS = [
@@ -116,6 +122,10 @@ def test_hostile_input_never_gives_a_5xx_and_never_changes_data(database: Settin
         statuses[b"DELETE"] = raw_status(base, b"/user/KrishnaMohan", b"DELETE")
         assert all(400 <= s < 500 for s in statuses.values()), statuses
         assert raw_status(base, b"/user/KrishnaMohan") == 200
+        for unparsable in (b"GARBAGE\r\n\r\n", b"GET /user/x HTTP/1.1\r\nContent-Length: -1\r\n\r\n"):
+            head, _, body = raw(base, unparsable).partition(b"\r\n\r\n")
+            assert head.split(b" ", 2)[1] == b"400" and b"x-request-id" in head.lower()
+            assert json.loads(body)["error"] == "bad_request"
     assert view_rows(database) == before
     assert [t for (t,) in query(database, "SHOW TABLES")] == ["ums_checkpoints", "ums_users"]
 
