@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST
-from werkzeug.routing import BaseConverter
 
-from ums_find.domain import InvalidName, Name
+from ums_find.domain import Name
 from ums_find.errors import register_error_handlers
 from ums_find.events import format_since
 from ums_find.metrics import ApiMetrics
@@ -22,19 +19,18 @@ from ums_find.positions import PositionWatch, Token
 from ums_find.settings import Settings
 from ums_find.store import UserReader, UserRecord
 from ums_find.topic import PartitionMap, kafka_partition_count
-from ums_find.web import RequestObserver, error_response, etag_matches, etag_of, json_response
+from ums_find.web import (
+    AnyTextConverter,
+    RequestObserver,
+    error_response,
+    etag_matches,
+    etag_of,
+    json_response,
+    requested_name,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("users", __name__)
-USER_PREFIX = "/user/"
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-
-
-class AnyTextConverter(BaseConverter):
-    """Matches the rest of the path, empty, slashes and all: names may contain `/`."""
-
-    regex = ".*"
-    part_isolating = False
 
 
 @dataclass(frozen=True)
@@ -47,21 +43,6 @@ class Lookups:
     partitions: PartitionMap
     metrics: ApiMetrics
     openapi: bytes
-
-
-def requested_name() -> str:
-    """The name as the client encoded it, from the raw URI so that `%2F` stays in the name."""
-    raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
-    if raw is None:
-        return str(request.view_args.get("name", "")) if request.view_args else ""
-    path = urlsplit(raw).path if "://" in raw.split("?", 1)[0] else raw.split("?", 1)[0]
-    encoded = path[path.find(USER_PREFIX) + len(USER_PREFIX) :]
-    if _BAD_PERCENT.search(encoded):
-        raise InvalidName("name not valid percent-encoding")
-    try:
-        return unquote_to_bytes(encoded.encode("latin-1")).decode("utf-8")
-    except (UnicodeDecodeError, UnicodeEncodeError):
-        raise InvalidName("name not valid UTF-8") from None
 
 
 def lookups() -> Lookups:

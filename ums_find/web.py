@@ -10,16 +10,43 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
 
-from flask import Response
+from flask import Response, request
+from werkzeug.routing import BaseConverter
 
+from ums_find.domain import InvalidName
 from ums_find.logs import REQUEST_ID
 from ums_find.metrics import ApiMetrics
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"[!-~]{1,200}")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+USER_PREFIX = "/user/"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class AnyTextConverter(BaseConverter):
+    """Matches the rest of the path, empty, slashes and all: names may contain `/`."""
+
+    regex = ".*"
+    part_isolating = False
+
+
+def requested_name() -> str:
+    """The name as the client encoded it, from the raw URI so that `%2F` stays in the name."""
+    raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
+    if raw is None:
+        return str(request.view_args.get("name", "")) if request.view_args else ""
+    path = urlsplit(raw).path if "://" in raw.split("?", 1)[0] else raw.split("?", 1)[0]
+    encoded = path[path.find(USER_PREFIX) + len(USER_PREFIX) :]
+    if _BAD_PERCENT.search(encoded):
+        raise InvalidName("name not valid percent-encoding")
+    try:
+        return unquote_to_bytes(encoded.encode("latin-1")).decode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        raise InvalidName("name not valid UTF-8") from None
 
 
 def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
