@@ -64,7 +64,7 @@ def test_a_lookup_after_a_write_the_view_lacks_answers_stale_on_time_out(stack: 
         assert metric(base, "ums_find_after_timeouts_total") == 1.0
 
 
-def test_the_live_api_conforms_to_its_openapi_document(database: Settings) -> None:
+def test_the_live_api_conforms_to_its_openapi_document(database: Settings, tmp_path: Path) -> None:
     query(database, "INSERT INTO ums_users VALUES ('KrishnaMohan', 9876543210, '2022-03-01 10:00:00.5')")
     with api_server(database, UMS_AFTER_WAIT_S="0") as base:
         run = subprocess.run(
@@ -74,7 +74,7 @@ def test_the_live_api_conforms_to_its_openapi_document(database: Settings) -> No
              "--exclude-checks", "positive_data_acceptance",
              "--phases", "examples,coverage,fuzzing", "--max-examples", "50",
              "--request-timeout", "15", "--seed", "1"],
-            capture_output=True, text=True, timeout=300, check=False,
+            capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
         )  # fmt: skip
         assert run.returncode == 0, run.stdout[-4000:]
 
