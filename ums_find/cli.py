@@ -72,9 +72,8 @@ def serve() -> None:
 
     settings = load_settings()
     app = create_app(settings)
-    s = settings
-    drained = run_server(app, s.http_host, s.http_port, s.http_threads, s.shutdown_s)
-    sys.exit(0 if drained else 1)
+    host, port, threads = settings.http_host, settings.http_port, settings.http_threads
+    sys.exit(0 if run_server(app, host, port, threads, drain_s=settings.shutdown_s) else 1)
 
 
 def _user(name: str, phone: str, since: str | None) -> User:
