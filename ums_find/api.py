@@ -4,118 +4,152 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
-from urllib.parse import unquote_to_bytes, urlsplit
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
 
 from flask import Blueprint, Flask, Response, current_app, request
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from ums_find.domain import InvalidName, Name
+from ums_find.domain import Name
+from ums_find.errors import register_error_handlers
 from ums_find.events import format_since
+from ums_find.metrics import ApiMetrics
+from ums_find.positions import PositionWatch, Token
 from ums_find.settings import Settings
-from ums_find.store import DatabaseUnavailable, UserReader
+from ums_find.store import UserReader, UserRecord
+from ums_find.topic import PartitionMap, kafka_partition_count
+from ums_find.web import (
+    AnyTextConverter,
+    RequestObserver,
+    error_response,
+    etag_matches,
+    etag_of,
+    json_response,
+    requested_name,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("users", __name__)
-USER_PREFIX = "/user/"
 
 
-class AnyTextConverter(BaseConverter):
-    """Matches the rest of the path, empty, slashes and all: names may contain `/`."""
+@dataclass(frozen=True)
+class Lookups:
+    """What the lookup route needs, built once per app."""
 
-    regex = ".*"
-    part_isolating = False
-
-
-def json_response(body: dict[str, Any], status: int = 200) -> Response:
-    """A JSON answer, UTF-8, spaced as the contract writes it."""
-    text = json.dumps(body, ensure_ascii=False)
-    return Response(text, status=status, mimetype="application/json")
-
-
-def error_response(status: int, code: str, message: str) -> Response:
-    """The contract's error body: `{"error": code, "message": text}`."""
-    return json_response({"error": code, "message": message}, status)
+    settings: Settings
+    reader: UserReader
+    watch: PositionWatch
+    partitions: PartitionMap
+    metrics: ApiMetrics
+    openapi: bytes
 
 
-def requested_name() -> str:
-    """The name as the client encoded it, from the raw URI so that `%2F` stays in the name."""
-    raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
-    if raw is None:
-        return str(request.view_args.get("name", "")) if request.view_args else ""
-    path = urlsplit(raw).path if "://" in raw.split("?", 1)[0] else raw.split("?", 1)[0]
-    encoded = path[path.find(USER_PREFIX) + len(USER_PREFIX) :]
-    try:
-        return unquote_to_bytes(encoded.encode("latin-1")).decode("utf-8")
-    except (UnicodeDecodeError, UnicodeEncodeError):
-        raise InvalidName("name not valid UTF-8") from None
+def lookups() -> Lookups:
+    """The app's lookup machinery."""
+    return current_app.extensions["ums_lookups"]  # type: ignore[no-any-return]
 
 
-def reader() -> UserReader:
-    """The app's reader of the view."""
-    return current_app.extensions["ums_reader"]  # type: ignore[no-any-return]
-
-
-@bp.get("/user/<anytext:name>")
+@bp.get("/user/<anytext:name>", provide_automatic_options=False)
 def get_user(name: str) -> Response:
-    """Look one user up by name."""
+    """Look one user up by name; with `?after=<partition>:<offset>`, first wait for that record."""
     wanted = Name(requested_name())
-    found = reader().fetch(wanted.value)
-    if found is None:
-        return error_response(404, "not_found", f"no user named {wanted.value!r}")
-    return json_response({"name": found.name, "phone": found.phone, "since": format_since(found.since)})
+    after = request.args.get("after")
+    token = Token.parse(after) if after is not None else None
+    ctx = lookups()
+    # The snapshot is taken before the row is read: a position it shows is in the answer.
+    positions = ctx.watch.current()
+    if token is not None and not token.applied(positions or {}):
+        # Waiting holds this waitress thread but no database connection: one poller reads for all.
+        ctx.watch.wait_for(token, ctx.settings.after_wait_s)
+        positions = ctx.watch.current()
+    user = ctx.reader.fetch(wanted.value)
+    return answer(ctx, wanted, user, positions, token)
 
 
-@bp.get("/healthz")
+def answer(
+    ctx: Lookups, wanted: Name, user: UserRecord | None, positions: dict[int, int] | None, token: Token | None
+) -> Response:
+    """The lookup's answer, with the view's position, staleness, ETag and caching headers."""
+    headers: dict[str, str] = {}
+    partition = ctx.partitions.partition_of(user.name if user else wanted.value)
+    if partition is not None and positions is not None:
+        headers["X-View-Position"] = f"{partition}:{positions.get(partition, 0)}"
+    if token is not None:
+        stale = not token.applied(positions or {})
+        headers["X-View-Stale"] = "true" if stale else "false"
+        if stale:
+            ctx.metrics.stale.inc()
+    if user is None:
+        return error_response(404, "not_found", f"no user named {wanted.value!r}", headers)
+    body = {"name": user.name, "phone": user.phone, "since": format_since(user.since)}
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    headers["ETag"] = etag = etag_of(data)
+    age = ctx.settings.cache_max_age_s
+    headers["Cache-Control"] = f"max-age={age}" if age else "no-cache"
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        return Response(status=304, headers=headers)
+    return Response(data, headers=headers, mimetype="application/json")
+
+
+@bp.get("/healthz", provide_automatic_options=False)
 def healthz() -> Response:
     """Alive while the process runs."""
     return json_response({"status": "ok"})
 
 
-@bp.get("/readyz")
+@bp.get("/readyz", provide_automatic_options=False)
 def readyz() -> Response:
     """Ready when the database answers."""
-    reader().ping()
+    lookups().reader.ping()
     return json_response({"status": "ready"})
 
 
-def handle_invalid_name(exc: InvalidName) -> Response:
-    return error_response(400, "invalid_name", str(exc))
+@bp.get("/metrics", provide_automatic_options=False)
+def metrics() -> Response:
+    """Prometheus text format."""
+    return Response(lookups().metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
-def handle_unavailable(exc: DatabaseUnavailable) -> Response:
-    log.warning("database unavailable: %s", exc)
-    response = error_response(503, "database_unavailable", "the database is not reachable; retry shortly")
-    response.headers["Retry-After"] = "1"
-    return response
+@bp.get("/openapi.json", provide_automatic_options=False)
+def openapi() -> Response:
+    """The OpenAPI 3.1 document of this API."""
+    return Response(lookups().openapi, mimetype="application/json")
 
 
-def handle_http(exc: HTTPException) -> Response:
-    response = Response(status=exc.code or 500, headers=exc.get_headers())
-    code = (exc.name or "error").lower().replace(" ", "_")
-    body = json.dumps({"error": code, "message": exc.description or exc.name}, ensure_ascii=False)
-    response.set_data(body)
-    response.mimetype = "application/json"
-    return response
-
-
-def handle_unexpected(exc: Exception) -> Response:
-    log.exception("unexpected error")
-    return error_response(500, "internal_error", "an unexpected error occurred")
-
-
-def create_app(settings: Settings | None = None, user_reader: UserReader | None = None) -> Flask:
-    """Build the API; `user_reader` lets tests bring their own store."""
+def create_app(
+    settings: Settings | None = None,
+    user_reader: UserReader | None = None,
+    partitions: PartitionMap | None = None,
+) -> Flask:
+    """Build the API; tests may bring their own reader and partition map."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.url_map.converters["anytext"] = AnyTextConverter
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
-    app.extensions["ums_reader"] = user_reader or UserReader(settings)
+    metrics = ApiMetrics()
+    reader = user_reader or UserReader(settings, in_use=metrics.db_in_use)
+    watch = PositionWatch(reader.positions, settings.positions_refresh_s, settings.after_poll_s)
+    if partitions is None:
+        partitions = PartitionMap(kafka_partition_count(settings), settings.partitions_refresh_s).start()
+    document = resources.files("ums_find").joinpath("openapi.json").read_bytes()
+    app.extensions["ums_lookups"] = Lookups(settings, reader, watch, partitions, metrics, document)
+    metrics.watch(_live_gauges(settings, reader, watch))
     app.register_blueprint(bp)
-    app.register_error_handler(InvalidName, handle_invalid_name)
-    app.register_error_handler(DatabaseUnavailable, handle_unavailable)
-    app.register_error_handler(HTTPException, handle_http)
-    app.register_error_handler(Exception, handle_unexpected)
+    register_error_handlers(app)
+    app.wsgi_app = RequestObserver(app.wsgi_app, metrics)  # type: ignore[method-assign]
     return app
+
+
+def _live_gauges(
+    settings: Settings, reader: UserReader, watch: PositionWatch
+) -> dict[str, tuple[str, Callable[[], float]]]:
+    return {
+        "ums_find_db_connections_open": (
+            "Database connections the API keeps open (one per serving thread that has used one).",
+            lambda: float(getattr(reader, "open_connections", 0)),
+        ),
+        "ums_find_http_threads": ("Waitress threads serving requests.", lambda: float(settings.http_threads)),
+        "ums_find_after_waiting": ("Requests waiting for ?after= now.", lambda: float(watch.waiting)),
+    }

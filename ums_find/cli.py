@@ -75,14 +75,14 @@ def consume() -> None:
 
 @main.command()
 def serve() -> None:
-    """Serve the HTTP API with waitress."""
-    import waitress
-
+    """Serve the HTTP API with waitress until SIGTERM or SIGINT, then finish what is in flight."""
     from ums_find.api import create_app
+    from ums_find.serving import serve as run_server
 
     settings = load_settings()
     app = create_app(settings)
-    waitress.serve(app, host=settings.http_host, port=settings.http_port, threads=settings.http_threads)
+    host, port, threads = settings.http_host, settings.http_port, settings.http_threads
+    sys.exit(0 if run_server(app, host, port, threads, drain_s=settings.shutdown_s) else 1)
 
 
 def _user(name: str, phone: str, since: str | None) -> User:
@@ -112,7 +112,8 @@ def publish(
     if count is None and (name is None or phone is None):
         raise click.UsageError("give --name and --phone, or --random COUNT")
     settings = load_settings()
-    producer = Producer(producer_config(settings))
+    # Java's default partitioner (murmur2), as AddService's producer uses: the API maps names the same way.
+    producer = Producer(producer_config(settings, partitioner="murmur2_random"))
     try:
         ensure_topics(settings)
         if count is not None:

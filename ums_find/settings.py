@@ -11,6 +11,8 @@ from typing import Any
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+_ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+_HOST_PATTERN = re.compile(r"[A-Za-z0-9_.%:-]{1,255}")
 
 
 class SettingsError(ValueError):
@@ -40,6 +42,15 @@ def _number(low: float, high: float) -> Callable[[str], float]:
 def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
     def convert(text: str) -> str:
         if not pattern.fullmatch(text):
+            raise ValueError(f"not a valid {what}")
+        return text
+
+    return convert
+
+
+def _optional(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    def convert(text: str) -> str:
+        if text and not pattern.fullmatch(text):
             raise ValueError(f"not a valid {what}")
         return text
 
@@ -79,6 +90,15 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "db_timeout_s": ("UMS_DB_TIMEOUT_S", "5", _number(0.1, 300.0)),
     "db_retry_max_s": ("UMS_DB_RETRY_MAX_S", "300", _number(0.0, 86_400.0)),
     "shutdown_s": ("UMS_SHUTDOWN_S", "20", _number(0.1, 3_600.0)),
+    # The lookup API: read-your-writes, caching, and the accounts `migrate` creates.
+    "after_wait_s": ("UMS_AFTER_WAIT_S", "2", _number(0.0, 10.0)),
+    "after_poll_s": ("UMS_AFTER_POLL_S", "0.005", _number(0.001, 1.0)),
+    "positions_refresh_s": ("UMS_POSITIONS_REFRESH_S", "0.1", _number(0.01, 60.0)),
+    "cache_max_age_s": ("UMS_CACHE_MAX_AGE_S", "1", _integer(0, 86_400)),
+    "partitions_refresh_s": ("UMS_PARTITIONS_REFRESH_S", "60", _number(1.0, 86_400.0)),
+    "api_mysql_user": ("UMS_API_MYSQL_USER", "", _optional(_ACCOUNT, "account name")),
+    "writer_mysql_user": ("UMS_WRITER_MYSQL_USER", "", _optional(_ACCOUNT, "account name")),
+    "mysql_account_host": ("UMS_MYSQL_ACCOUNT_HOST", "%", _matching(_HOST_PATTERN, "account host")),
 }
 
 
@@ -104,6 +124,16 @@ class Settings:
     db_timeout_s: float
     db_retry_max_s: float
     shutdown_s: float
+    after_wait_s: float
+    after_poll_s: float
+    positions_refresh_s: float
+    cache_max_age_s: int
+    partitions_refresh_s: float
+    api_mysql_user: str
+    api_mysql_password: str
+    writer_mysql_user: str
+    writer_mysql_password: str
+    mysql_account_host: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -111,6 +141,8 @@ class Settings:
         env = os.environ if env is None else env
         values = {name: _read(env, *spec) for name, spec in _SPEC.items()}
         values["mysql_password"] = _password(env)
+        values["api_mysql_password"] = _password(env, "UMS_API_MYSQL_PASSWORD")
+        values["writer_mysql_password"] = _password(env, "UMS_WRITER_MYSQL_PASSWORD")
         values.update(overrides)
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
@@ -126,11 +158,11 @@ def _read(env: Mapping[str, str], var: str, default: str, convert: Callable[[str
         raise SettingsError(f"{var}={text!r} is invalid: {exc}") from None
 
 
-def _password(env: Mapping[str, str]) -> str:
-    path = env.get("UMS_MYSQL_PASSWORD_FILE")
+def _password(env: Mapping[str, str], var: str = "UMS_MYSQL_PASSWORD") -> str:
+    path = env.get(f"{var}_FILE")
     if not path:
-        return env.get("UMS_MYSQL_PASSWORD", "")
+        return env.get(var, "")
     try:
         return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
-        raise SettingsError(f"UMS_MYSQL_PASSWORD_FILE={path!r} cannot be read: {exc.strerror}") from None
+        raise SettingsError(f"{var}_FILE={path!r} cannot be read: {exc.strerror}") from None

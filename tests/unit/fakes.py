@@ -14,6 +14,7 @@ class FakeReader:
         self.rows = dict(rows or {})
         self.down = down
         self.asked: list[str] = []
+        self.checkpoints: dict[int, int] = {}
 
     def fetch(self, name: str) -> UserRecord | None:
         self.ping()
@@ -26,3 +27,7 @@ class FakeReader:
     def ping(self) -> None:
         if self.down:
             raise DatabaseUnavailable("database unavailable: fake outage")
+
+    def positions(self) -> dict[int, int]:
+        self.ping()
+        return dict(self.checkpoints)

@@ -9,6 +9,14 @@ from flask.testing import FlaskClient
 from tests.unit.fakes import FakeReader
 from ums_find.api import create_app
 from ums_find.settings import Settings
+from ums_find.topic import PartitionMap
+
+
+def fixed_partitions(count: int | None) -> PartitionMap:
+    partitions = PartitionMap(lambda: count, 60)
+    partitions.refresh()
+    return partitions
+
 
 SINCE = datetime(2022, 3, 1, 10, tzinfo=UTC)
 ROWS = {
@@ -25,7 +33,7 @@ def reader() -> FakeReader:
 
 @pytest.fixture
 def client(reader: FakeReader) -> FlaskClient:
-    return create_app(Settings.from_env({}), reader).test_client()  # type: ignore[arg-type]
+    return create_app(Settings.from_env({}), reader, fixed_partitions(3)).test_client()  # type: ignore[arg-type]
 
 
 def test_found_user_is_exactly_the_contract_body(client: FlaskClient) -> None:

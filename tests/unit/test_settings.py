@@ -39,3 +39,29 @@ def test_password_file_wins_and_a_missing_one_is_named(tmp_path: Path) -> None:
     assert Settings.from_env(env).mysql_password == "s3cret"
     with pytest.raises(SettingsError, match="UMS_MYSQL_PASSWORD_FILE"):
         Settings.from_env({"UMS_MYSQL_PASSWORD_FILE": str(tmp_path / "absent")})
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("UMS_AFTER_WAIT_S", "10.5"),
+        ("UMS_AFTER_POLL_S", "0"),
+        ("UMS_CACHE_MAX_AGE_S", "-1"),
+        ("UMS_API_MYSQL_USER", "api'@'%"),
+        ("UMS_WRITER_MYSQL_USER", "a" * 33),
+        ("UMS_MYSQL_ACCOUNT_HOST", "x' OR '1"),
+    ],
+)
+def test_api_settings_are_bounded_and_account_names_safe(var: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=var):
+        Settings.from_env({var: value})
+
+
+def test_accounts_are_off_by_default_and_their_passwords_may_come_from_files(tmp_path: Path) -> None:
+    assert Settings.from_env({}).api_mysql_user == "" and Settings.from_env({}).after_wait_s == 2.0
+    secret = tmp_path / "api-password"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    settings = Settings.from_env(
+        {"UMS_API_MYSQL_USER": "ums_api", "UMS_API_MYSQL_PASSWORD_FILE": str(secret)}
+    )
+    assert (settings.api_mysql_user, settings.api_mysql_password) == ("ums_api", "s3cret")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from ums_find.settings import Settings
 from ums_find.store.connection import (
@@ -24,27 +24,52 @@ class UserRecord(NamedTuple):
     since: datetime
 
 
+class Counter(Protocol):
+    """Something that counts up and down (a Prometheus gauge)."""
+
+    def inc(self, amount: float = 1) -> None: ...
+
+    def dec(self, amount: float = 1) -> None: ...
+
+
 class UserReader:
     """Looks users up; each thread keeps its own connection and reconnects after a fault."""
 
-    def __init__(self, settings: Settings, tables: Tables = Tables()) -> None:
+    def __init__(self, settings: Settings, tables: Tables = Tables(), in_use: Counter | None = None) -> None:
         self._settings = settings
-        self._sql = f"SELECT name, phone, since FROM `{tables.view}` WHERE name = %s"
+        self._fetch_sql = f"SELECT name, phone, since FROM `{tables.view}` WHERE name = %s"
+        self._positions_sql = (
+            f"SELECT part, next_offset FROM `{tables.checkpoints}` WHERE consumer = %s AND topic = %s"
+        )
+        self._scope = (settings.consumer_name, settings.topic)
         self._local = threading.local()
+        self._in_use = in_use
+        self._lock = threading.Lock()
+        self.open_connections = 0
 
     def fetch(self, name: str) -> UserRecord | None:
         """The row whose name equals `name` under the table's collation, or None."""
-        rows = self._query(self._sql, (name,))
-        if not rows:
-            return None
-        stored, phone, since = rows[0]
-        return UserRecord(stored, int(phone), since.replace(tzinfo=UTC))
+        rows = self._query(self._fetch_sql, (name,))
+        return _record(rows[0]) if rows else None
+
+    def positions(self) -> dict[int, int]:
+        """The live consumer's next offset per partition of the topic."""
+        return {int(p): int(o) for p, o in self._query(self._positions_sql, self._scope)}
 
     def ping(self) -> None:
         """Raise DatabaseUnavailable unless the database answers."""
         self._query("SELECT 1", ())
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        if self._in_use is not None:
+            self._in_use.inc()
+        try:
+            return self._query_retrying(sql, params)
+        finally:
+            if self._in_use is not None:
+                self._in_use.dec()
+
+    def _query_retrying(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         # A kept connection may have died since its last use (server restart, KILL):
         # one retry on a fresh connection tells a stale socket from an outage.
         for attempt in (1, 2):
@@ -66,8 +91,19 @@ class UserReader:
         if conn is None:
             conn = connect(self._settings, autocommit=True)
             self._local.conn = conn
+            with self._lock:
+                self.open_connections += 1
         return conn
 
     def _drop(self) -> None:
-        close_quietly(getattr(self._local, "conn", None))
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            close_quietly(conn)
+            with self._lock:
+                self.open_connections -= 1
         self._local.conn = None
+
+
+def _record(row: tuple[Any, ...]) -> UserRecord:
+    stored, phone, since = row[0], row[1], row[2]
+    return UserRecord(stored, int(phone), since.replace(tzinfo=UTC))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ums_find.settings import Settings
+from ums_find.store.accounts import create_accounts
 from ums_find.store.connection import Tables, close_quietly, connect, translate_errors
 
 VIEW_DDL = """CREATE TABLE IF NOT EXISTS `{table}` (
@@ -23,7 +24,7 @@ CHECKPOINT_DDL = """CREATE TABLE IF NOT EXISTS `{table}` (
 
 
 def migrate(settings: Settings, tables: Tables = Tables()) -> None:
-    """Create the database and tables when absent; an existing view table stays as it is."""
+    """Create the database, tables and the accounts the settings name; an existing view stays as it is."""
     conn = connect(settings, database=False)
     try:
         with translate_errors():
@@ -32,6 +33,7 @@ def migrate(settings: Settings, tables: Tables = Tables()) -> None:
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{settings.mysql_database}` CHARACTER SET utf8mb4")
             cursor.execute(f"USE `{settings.mysql_database}`")
             create_tables(cursor, tables)
+            create_accounts(cursor, settings)
     finally:
         close_quietly(conn)
 

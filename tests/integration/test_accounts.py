@@ -1,0 +1,85 @@
+"""`migrate` creates a read-only account for the API and a writer for the consumer and replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import mysql.connector
+import pytest
+from mysql.connector import errorcode
+
+from tests.conftest import random_suffix
+from tests.support.mysql import query
+from ums_find.settings import Settings
+from ums_find.store import UserReader, connect, migrate
+
+
+@pytest.fixture
+def accounts(database: Settings) -> Iterator[Settings]:
+    suffix = random_suffix()
+    settings = replace(
+        database,
+        api_mysql_user=f"api_{suffix}",
+        api_mysql_password=f"r'{suffix}",
+        writer_mysql_user=f"wr_{suffix}",
+        writer_mysql_password=f'w"{suffix}',
+    )
+    try:
+        migrate(settings)
+        migrate(settings)  # idempotent: a second run changes nothing and fails on nothing
+        yield settings
+    finally:
+        for user in (settings.api_mysql_user, settings.writer_mysql_user):
+            query(database, "DROP USER IF EXISTS %s@'%'", (user,))
+
+
+def as_api(settings: Settings) -> Settings:
+    return replace(settings, mysql_user=settings.api_mysql_user, mysql_password=settings.api_mysql_password)
+
+
+def as_writer(settings: Settings) -> Settings:
+    return replace(
+        settings, mysql_user=settings.writer_mysql_user, mysql_password=settings.writer_mysql_password
+    )
+
+
+def refused(settings: Settings, sql: str) -> int:
+    conn = connect(settings)
+    try:
+        with pytest.raises(mysql.connector.Error) as caught:
+            conn.cursor().execute(sql)
+        return int(caught.value.errno)
+    finally:
+        conn.close()
+
+
+def test_the_api_account_reads_but_cannot_write(accounts: Settings) -> None:
+    query(accounts, "INSERT INTO ums_users VALUES ('KrishnaMohan', 9876543210, '2022-03-01 10:00:00')")
+    reader = UserReader(as_api(accounts))
+    found = reader.fetch("krishnamohan")
+    assert found is not None and found.phone == 9876543210 and reader.positions() == {}
+    api = as_api(accounts)
+    denied = {errorcode.ER_TABLEACCESS_DENIED_ERROR, errorcode.ER_DBACCESS_DENIED_ERROR}
+    for sql in (
+        "INSERT INTO ums_users VALUES ('Mallory0001', 9876543211, '2022-03-01 10:00:00')",
+        "UPDATE ums_users SET phone = 9000000000",
+        "DELETE FROM ums_users",
+        "UPDATE ums_checkpoints SET next_offset = 0",
+        "CREATE TABLE intruder (x INT)",
+        "DROP TABLE ums_users",
+        "RENAME TABLE ums_users TO gone",
+    ):
+        assert refused(api, sql) in denied, sql
+    assert query(accounts, "SELECT name, phone FROM ums_users") == [("KrishnaMohan", 9876543210)]
+
+
+def test_the_writer_account_writes_and_renames_but_only_in_its_database(accounts: Settings) -> None:
+    writer = as_writer(accounts)
+    query(writer, "INSERT INTO ums_users VALUES ('KrishnaMohan', 9876543210, '2022-03-01 10:00:00')")
+    query(writer, "CREATE TABLE ums_users_side LIKE ums_users")
+    query(writer, "RENAME TABLE ums_users TO ums_users_old, ums_users_side TO ums_users")
+    query(writer, "DROP TABLE ums_users_old")
+    assert query(writer, "SELECT COUNT(*) FROM ums_users") == [(0,)]
+    assert refused(writer, "CREATE DATABASE intruder_db") == errorcode.ER_DBACCESS_DENIED_ERROR
+    assert refused(writer, "SELECT * FROM mysql.user") == errorcode.ER_TABLEACCESS_DENIED_ERROR

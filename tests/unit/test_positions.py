@@ -1,0 +1,50 @@
+import threading
+
+import pytest
+
+from ums_find.positions import InvalidToken, PositionWatch, Token
+from ums_find.store import DatabaseUnavailable
+
+
+@pytest.mark.parametrize(
+    "text", ["", "1", "1:", ":1", "a:1", "1:-1", "1:2:3", " 1:2", "1:2 ", "1:" + "9" * 19]
+)
+def test_invalid_tokens_are_refused(text: str) -> None:
+    with pytest.raises(InvalidToken):
+        Token.parse(text)
+
+
+def test_a_token_is_applied_once_the_next_offset_passes_it() -> None:
+    token = Token.parse("2:41")
+    assert token == Token(2, 41)
+    assert not token.applied({}) and not token.applied({2: 41}) and not token.applied({1: 100})
+    assert token.applied({2: 42})
+
+
+def test_waiters_wake_when_the_poller_sees_the_checkpoint_pass() -> None:
+    reads = [0]
+    released = threading.Event()
+
+    def read() -> dict[int, int]:
+        reads[0] += 1
+        return {0: 10} if released.is_set() else {0: 5}
+
+    waiter = PositionWatch(read, 0.001, 0.001)
+    assert not waiter.wait_for(Token(0, 7), 0.05)  # the poller reads, but the record is not there yet
+    results: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(waiter.wait_for(Token(0, 7), 60))) for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    released.set()
+    for thread in threads:
+        thread.join(60)
+    assert results == [True, True, True] and waiter.waiting == 0 and reads[0] >= 2
+
+
+def test_a_database_fault_while_polling_ends_in_a_timeout_not_an_error() -> None:
+    def read() -> dict[int, int]:
+        raise DatabaseUnavailable("down")
+
+    assert PositionWatch(read, 0.001, 0.001).wait_for(Token(0, 0), 0.05) is False

@@ -1,0 +1,80 @@
+"""The topic's partition count, read from Kafka's metadata in the background and refreshed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ums_find.partitioner import partition_for
+from ums_find.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def kafka_partition_count(settings: Settings) -> Callable[[], int | None]:
+    """A reader of the topic's partition count from the broker's metadata (None when unknown)."""
+    from confluent_kafka.admin import AdminClient
+
+    config: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap, "logger": log}
+    client = AdminClient(config)
+
+    def read() -> int | None:
+        # All topics: asking for one by name may auto-create it on brokers that allow that.
+        topic = client.list_topics(timeout=5).topics.get(settings.topic)
+        if topic is None or topic.error is not None or not topic.partitions:
+            return None
+        return len(topic.partitions)
+
+    return read
+
+
+class PartitionMap:
+    """Maps a name to its partition once the partition count is known (refreshed every so often)."""
+
+    def __init__(self, read: Callable[[], int | None], refresh_s: float) -> None:
+        self._read = read
+        self._refresh_s = refresh_s
+        self.count: int | None = None
+        self._stop = threading.Event()
+        self._warned = False
+
+    def start(self) -> PartitionMap:
+        """Read the count now and every `refresh_s` from a daemon thread; returns self."""
+        threading.Thread(target=self._run, name="partition-count", daemon=True).start()
+        return self
+
+    def partition_of(self, name: str) -> int | None:
+        """The partition a record keyed by `name` goes to, or None while the count is unknown."""
+        count = self.count
+        return None if count is None else partition_for(name.encode("utf-8"), count)
+
+    def refresh(self) -> None:
+        """Read the count once; keep the last known one if the broker does not answer."""
+        try:
+            count = self._read()
+        except Exception as exc:  # noqa: BLE001 - a metadata fault must not end the API
+            count, why = None, f"reading it failed: {exc}"
+        else:
+            why = "no such topic?"
+        if count is None:
+            # Warn once per outage: the refresh retries every few seconds while the count is unknown.
+            log.log(logging.DEBUG if self._warned else logging.WARNING, "partition count unknown: %s", why)
+            self._warned = True
+            return
+        self._warned = False
+        if count != self.count:
+            log.info("the topic has %d partitions", count)
+            self.count = count
+
+    def _run(self) -> None:
+        while True:
+            self.refresh()
+            wait = self._refresh_s if self.count is not None else min(self._refresh_s, 2.0)
+            if self._stop.wait(wait):
+                return
+
+    def stop(self) -> None:
+        """End the refresh thread."""
+        self._stop.set()
