@@ -78,7 +78,9 @@ def test_cli_rejects_bad_settings_and_bad_input_by_name(stack: Settings) -> None
     assert short.returncode != 0 and "name too short" in short.stderr
 
 
-def test_publish_and_consume_create_missing_topics_compacted(database: Settings, kafka_server: Settings) -> None:
+def test_publish_and_consume_create_missing_topics_compacted(
+    database: Settings, kafka_server: Settings
+) -> None:
     from dataclasses import replace
 
     from confluent_kafka.admin import ConfigResource
