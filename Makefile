@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: up down run test test-unit test-integration test-e2e lint typecheck check venv
+.PHONY: up down run test test-unit test-integration test-e2e lint typecheck check venv bench
 
 venv: $(VENV)/.installed
 
@@ -44,3 +44,8 @@ typecheck: venv
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# Benchmarks beside their baselines (several minutes; BENCH_QUICK=1 for about one): prints the
+# table, writes bench/results/ and updates docs/BENCHMARKS.md.
+bench: up
+	$(BIN)/python -m bench.run
