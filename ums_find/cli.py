@@ -66,14 +66,12 @@ def consume() -> None:
 
 @main.command()
 def serve() -> None:
-    """Serve the HTTP API with waitress."""
-    import waitress
-
+    """Serve the HTTP API with waitress (UMS_HTTP_WORKERS processes)."""
     from ums_find.api import create_app
+    from ums_find.serving import serve as run_server
 
     settings = load_settings()
-    app = create_app(settings)
-    waitress.serve(app, host=settings.http_host, port=settings.http_port, threads=settings.http_threads)
+    sys.exit(run_server(lambda: create_app(settings), settings))
 
 
 def _user(name: str, phone: str, since: str | None) -> User:

@@ -1,14 +1,17 @@
 """The HTTP ceiling: Flask on waitress answering a constant JSON body, with ums-find's server settings.
 
-Run: python -m bench.baselines.hello (port and threads from UMS_HTTP_PORT, UMS_HTTP_THREADS).
+Served by ums-find's own serving code, so the same UMS_HTTP_* settings (port, threads,
+workers) apply. Run: python -m bench.baselines.hello.
 """
 
 from __future__ import annotations
 
-import os
+import sys
 
-import waitress
 from flask import Flask, Response
+
+from ums_find.serving import serve
+from ums_find.settings import Settings
 
 BODY = '{"name": "KrishnaMohan", "phone": 9876543210, "since": "2022-03-01T10:00:00Z"}'
 
@@ -25,14 +28,8 @@ def create_app() -> Flask:
 
 
 def main() -> None:
-    """Serve with the same host, port and thread settings ums-find reads."""
-    env = os.environ
-    waitress.serve(
-        create_app(),
-        host=env.get("UMS_HTTP_HOST", "127.0.0.1"),
-        port=int(env.get("UMS_HTTP_PORT", "8080")),
-        threads=int(env.get("UMS_HTTP_THREADS", "8")),
-    )
+    """Serve with the settings ums-find reads."""
+    sys.exit(serve(create_app, Settings.from_env()))
 
 
 if __name__ == "__main__":

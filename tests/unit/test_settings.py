@@ -39,3 +39,10 @@ def test_password_file_wins_and_a_missing_one_is_named(tmp_path: Path) -> None:
     assert Settings.from_env(env).mysql_password == "s3cret"
     with pytest.raises(SettingsError, match="UMS_MYSQL_PASSWORD_FILE"):
         Settings.from_env({"UMS_MYSQL_PASSWORD_FILE": str(tmp_path / "absent")})
+
+
+def test_http_workers_default_to_one_and_are_bounded() -> None:
+    assert Settings.from_env({}).http_workers == 1
+    assert Settings.from_env({"UMS_HTTP_WORKERS": "4"}).http_workers == 4
+    with pytest.raises(SettingsError, match="UMS_HTTP_WORKERS"):
+        Settings.from_env({"UMS_HTTP_WORKERS": "0"})
