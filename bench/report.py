@@ -140,7 +140,8 @@ def update_docs(docs: Path, results: dict[str, Any], text: str) -> None:
     section = (
         f"{START}\nLast run: {run['finished']} UTC, `{run['command']}` "
         f"({'quick mode: small sizes, not comparable' if run['quick'] else 'full sizes'}), "
-        f"on {run['machine']}.\n\n{text}\n\n![chart](benchmarks-chart.png)\n{END}"
+        f"on {run['machine']}; API served with {run['server']}.\n\n"
+        f"{text}\n\n![chart](benchmarks-chart.png)\n{END}"
     )
     page = docs.read_text() if docs.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     page = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: section, page, flags=re.S)

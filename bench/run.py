@@ -68,6 +68,12 @@ def measure(config: Config, run_id: str, work: Path, procs: list[Process]) -> di
     return results
 
 
+def server_settings() -> str:
+    """How ums-find and the hello ceiling were served (the tutorial: one process, same threads)."""
+    settings = base_settings()
+    return f"{settings.http_threads} waitress threads x {settings.http_workers} process(es)"
+
+
 def peak_memory(procs: list[Process]) -> dict[str, float]:
     """The highest peak RSS seen per role (API per target, consumer)."""
     peaks: dict[str, float] = {}
@@ -95,6 +101,7 @@ def main() -> None:
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "command": ("BENCH_QUICK=1 " if config.quick else "") + "make bench",
         "machine": machine(),
+        "server": server_settings(),
         "config": {k: str(v) for k, v in vars(config).items()},
         "out_dir": str(config.out_dir),
     }
