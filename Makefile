@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: up down run test test-unit test-integration test-e2e lint typecheck check venv tools test-deploy
+.PHONY: up down run test test-unit test-integration test-e2e lint typecheck check venv tools test-deploy bench
 
 venv: $(VENV)/.installed
 
@@ -61,3 +61,8 @@ tools:
 
 test-deploy: venv tools
 	$(BIN)/pytest tests/deploy $(PYTEST_ARGS)
+
+# Benchmarks beside their baselines (several minutes; BENCH_QUICK=1 for about one): prints the
+# table, writes bench/results/ and updates docs/BENCHMARKS.md.
+bench: up
+	$(BIN)/python -m bench.run

@@ -75,14 +75,12 @@ def consume() -> None:
 
 @main.command()
 def serve() -> None:
-    """Serve the HTTP API with waitress until SIGTERM or SIGINT, then finish what is in flight."""
+    """Serve the HTTP API with waitress (UMS_HTTP_WORKERS processes); SIGTERM drains what is in flight."""
     from ums_find.api import create_app
-    from ums_find.serving import serve as run_server
+    from ums_find.workers import serve as run_server
 
     settings = load_settings()
-    app = create_app(settings)
-    host, port, threads = settings.http_host, settings.http_port, settings.http_threads
-    sys.exit(0 if run_server(app, host, port, threads, drain_s=settings.shutdown_s) else 1)
+    sys.exit(run_server(lambda: create_app(settings), settings))
 
 
 def _user(name: str, phone: str, since: str | None) -> User:

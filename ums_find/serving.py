@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -20,10 +21,10 @@ LOOP_S = 0.5  # how soon a signal is noticed: the loop's select wakes at least t
 IDLE_CLOSE_S = 0.2  # during the drain, a connection silent this long has nothing in flight
 
 
-def serve(app: Any, host: str, port: int, threads: int, drain_s: float) -> bool:
-    """Serve until SIGTERM or SIGINT, then drain for at most `drain_s`; whether all finished."""
+def serve(app: Any, sock: socket.socket, threads: int, drain_s: float) -> bool:
+    """Serve on `sock` until SIGTERM or SIGINT, then drain for at most `drain_s`; whether all finished."""
     server: BaseWSGIServer = create_server(
-        app, host=host, port=port, threads=threads, ident="ums-find", asyncore_loop_timeout=LOOP_S
+        app, sockets=[sock], threads=threads, ident="ums-find", asyncore_loop_timeout=LOOP_S
     )
     server.channel_class = JsonErrorChannel  # this server's connections only; waitress stays as it is
     stop = threading.Event()

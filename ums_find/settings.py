@@ -85,6 +85,7 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "http_host": ("UMS_HTTP_HOST", "0.0.0.0", _text),
     "http_port": ("UMS_HTTP_PORT", "8080", _PORT),
     "http_threads": ("UMS_HTTP_THREADS", "8", _integer(1, 256)),
+    "http_workers": ("UMS_HTTP_WORKERS", "1", _integer(1, 64)),
     "batch_size": ("UMS_BATCH_SIZE", "2000", _integer(1, 100_000)),
     "batch_wait_s": ("UMS_BATCH_WAIT_S", "0.1", _number(0.0, 60.0)),
     "db_timeout_s": ("UMS_DB_TIMEOUT_S", "5", _number(0.1, 300.0)),
@@ -119,6 +120,7 @@ class Settings:
     http_host: str
     http_port: int
     http_threads: int
+    http_workers: int
     batch_size: int
     batch_wait_s: float
     db_timeout_s: float

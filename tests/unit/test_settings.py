@@ -65,3 +65,10 @@ def test_accounts_are_off_by_default_and_their_passwords_may_come_from_files(tmp
         {"UMS_API_MYSQL_USER": "ums_api", "UMS_API_MYSQL_PASSWORD_FILE": str(secret)}
     )
     assert (settings.api_mysql_user, settings.api_mysql_password) == ("ums_api", "s3cret")
+
+
+def test_http_workers_default_to_one_and_are_bounded() -> None:
+    assert Settings.from_env({}).http_workers == 1
+    assert Settings.from_env({"UMS_HTTP_WORKERS": "4"}).http_workers == 4
+    with pytest.raises(SettingsError, match="UMS_HTTP_WORKERS"):
+        Settings.from_env({"UMS_HTTP_WORKERS": "0"})

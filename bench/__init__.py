@@ -1,0 +1,1 @@
+"""The benchmark harness: ums-find beside its baselines, measured in one run."""

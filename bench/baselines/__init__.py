@@ -1,0 +1,1 @@
+"""Baselines the harness measures ums-find against."""

@@ -1,0 +1,115 @@
+"""Freshness: publish-to-visible latency through the running consumer and API at a steady rate."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Producer
+
+from bench.client import Client
+from bench.common import UMS_FIND, Config, Process, free_port, percentile, running, settings_env, wait_http
+from bench.data import encode, make_users, private_database, private_topic
+from ums_find.settings import Settings
+
+POLL_S = 0.005  # how often a pending name is asked for: the measurement's resolution
+GIVE_UP_S = 5.0
+WORKERS = 16
+
+
+def run(config: Config, base: Settings, run_id: str, work: Path, procs: list[Process]) -> dict[str, Any]:
+    """The consumer and the API on a fresh topic and database; every published user polled until found."""
+    count = int(config.fresh_rate * config.fresh_seconds)
+    with (
+        private_topic(base, f"bench-{run_id}-fresh") as topic,
+        private_database(base, f"bench_{run_id}_fresh") as db,
+    ):
+        own = replace(db, topic=topic.topic, dlq_topic=topic.dlq_topic, http_port=free_port())
+        own = replace(own, group_id=f"bench-{run_id}-f", consumer_name=f"bench-{run_id}-f")
+        env = settings_env(own)
+        with (
+            running([UMS_FIND, "serve"], env, work / "fresh-serve.log", procs, "api:ums-find") as api,
+            running([UMS_FIND, "consume"], env, work / "fresh-consume.log", procs, "consumer") as consumer,
+        ):
+            wait_http(api, f"http://127.0.0.1:{own.http_port}/readyz")
+            latencies, lost = measure(own, count, config.fresh_rate, consumer)
+    return {
+        "rate_per_s": config.fresh_rate,
+        "records": count,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "max_ms": max(latencies, default=float("nan")) * 1000,
+        "not_visible": lost,
+    }
+
+
+def measure(settings: Settings, count: int, rate: int, consumer: Process) -> tuple[list[float], int]:
+    """Publish `count` users at `rate` per second; the seconds each took to be found."""
+    pending: queue.Queue[tuple[str, float] | None] = queue.Queue()
+    latencies: list[float] = []
+    lost = [0]
+    workers = [
+        threading.Thread(target=_watch, args=(settings.http_port, pending, latencies, lost), daemon=True)
+        for _ in range(WORKERS)
+    ]
+    for worker in workers:
+        worker.start()
+    _warm_up(settings, consumer)
+    _publish_steadily(settings, count, rate, pending)
+    for _ in workers:
+        pending.put(None)
+    for worker in workers:
+        worker.join(GIVE_UP_S + 30)
+    return latencies, lost[0]
+
+
+def _warm_up(settings: Settings, consumer: Process) -> None:
+    """One user published and seen first, so start-up and partition assignment are not measured."""
+    pending: queue.Queue[tuple[str, float] | None] = queue.Queue()
+    latencies: list[float] = []
+    for attempt in range(3):
+        _publish_steadily(settings, 1, 1, pending, seed=10_000 + attempt)
+        pending.put(None)
+        _watch(settings.http_port, pending, latencies, [0], give_up_s=30)
+        if latencies:
+            return
+    raise RuntimeError(f"the consumer applied nothing:\n{consumer.tail()}")
+
+
+def _publish_steadily(
+    settings: Settings, count: int, rate: int, pending: queue.Queue[tuple[str, float] | None], seed: int = 5
+) -> None:
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all", "linger.ms": 0})
+    rows = [(f"f{seed}{row[0]}"[:32], *row[1:]) for row in make_users(count, seed)]
+    start = time.monotonic()
+    for i, row in enumerate(rows):
+        time.sleep(max(0.0, start + i / rate - time.monotonic()))
+        sent = time.monotonic()
+        producer.produce(settings.topic, encode(row), row[0].encode())  # type: ignore[arg-type]
+        producer.poll(0)
+        pending.put((row[0], sent))
+    producer.flush(30)
+
+
+def _watch(
+    port: int,
+    pending: queue.Queue[tuple[str, float] | None],
+    latencies: list[float],
+    lost: list[int],
+    give_up_s: float = GIVE_UP_S,
+) -> None:
+    client = Client(port)
+    while (item := pending.get()) is not None:
+        name, sent = item
+        while client.status(f"/user/{name}") != 200:
+            if time.monotonic() - sent > give_up_s:
+                lost[0] += 1
+                break
+            time.sleep(POLL_S)
+        else:
+            latencies.append(time.monotonic() - sent)
+    client.close()

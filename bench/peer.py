@@ -1,0 +1,155 @@
+"""Peer: the Debezium JDBC sink on Kafka Connect standalone, sinking the same records into a sibling table.
+
+The jars come from Maven Central (bench/peer/pom.xml). The sink needs records with
+schemas, so the same users are published again, as JsonConverter envelopes, to a topic
+of their own; the sink upserts them into `peer_users`, beside the view table's layout.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, Config, Process, free_port, running, wait_until
+from bench.data import Row, execute, private_database, private_topic, publish
+from ums_find.settings import Settings
+from ums_find.store.schema import VIEW_DDL
+
+PEER = ROOT / "bench" / "peer"
+_EPOCH = datetime(1970, 1, 1)
+_HIBERNATE_POOLS = "org.hibernate.engine.jdbc.connections.internal"
+# The sink is far slower than the consumer: it gets at most this many of the records.
+FULL_RECORDS, QUICK_RECORDS = 100_000, 3_000
+_SCHEMA = {
+    "type": "struct",
+    "name": "ums.User",
+    "optional": False,
+    "fields": [
+        {"field": "name", "type": "string", "optional": False},
+        {"field": "phone", "type": "int64", "optional": False},
+        {
+            "field": "since",
+            "type": "int64",
+            "name": "org.apache.kafka.connect.data.Timestamp",
+            "optional": False,
+        },
+    ],
+}
+
+
+def jars(out_dir: Path) -> Path:
+    """The connector's and Connect's jars, resolved once per pom (Maven's cache makes it fast)."""
+    libs = out_dir / "peer" / "libs"
+    stamp = libs / ".pom"
+    pom = (PEER / "pom.xml").read_text()
+    if not (stamp.exists() and stamp.read_text() == pom):
+        shutil.rmtree(libs, ignore_errors=True)
+        args = ["mvn", "-B", "-q", "-s", str(PEER / "settings.xml"), "-f", str(PEER / "pom.xml")]
+        args += ["dependency:copy-dependencies", f"-DoutputDirectory={libs}"]
+        subprocess.run(args, capture_output=True, text=True, timeout=900, check=True)
+        _stub(libs)
+        stamp.write_text(pom)
+    return libs
+
+
+def _stub(libs: Path) -> None:
+    """A jar holding only the name of Agroal's provider class.
+
+    The connector's config class names it as its default pool, so it must load even when
+    another pool is configured, and the registry we reach has no hibernate-agroal jar.
+    """
+    classes = libs.parent / "stub-classes"
+    source = PEER / "stub" / "org" / "hibernate" / "agroal" / "internal" / "AgroalConnectionProvider.java"
+    subprocess.run(["javac", "-d", str(classes), str(source)], capture_output=True, timeout=120, check=True)
+    jar = ["jar", "cf", str(libs / "agroal-name-stub.jar"), "-C", str(classes), "."]
+    subprocess.run(jar, capture_output=True, timeout=120, check=True)
+
+
+def envelope(row: Row) -> bytes:
+    """The user as a JsonConverter record with its schema (`since` in epoch milliseconds)."""
+    since_ms = (row[2] - _EPOCH) // timedelta(milliseconds=1)
+    payload = {"name": row[0], "phone": row[1], "since": since_ms}
+    return json.dumps({"schema": _SCHEMA, "payload": payload}).encode()
+
+
+def configs(work: Path, db: Settings, topic: str, port: int) -> tuple[Path, Path]:
+    """The standalone worker's and the connector's properties files."""
+    worker = {
+        "bootstrap.servers": db.kafka_bootstrap,
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "true",
+        "offset.storage.file.filename": str(work / "peer.offsets"),
+        "listeners": f"http://127.0.0.1:{port}",
+        "plugin.discovery": "only_scan",
+    }
+    connector = {
+        "name": "peer-jdbc-sink",
+        "connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector",
+        "tasks.max": "1",
+        "topics": topic,
+        "connection.url": f"jdbc:mysql://{db.mysql_host}:{db.mysql_port}/{db.mysql_database}",
+        "connection.username": db.mysql_user,
+        "connection.password": db.mysql_password,
+        # Hibernate's own pool: the default (Agroal) is not among the jars we can resolve.
+        "connection.provider": f"{_HIBERNATE_POOLS}.DriverManagerConnectionProviderImpl",
+        "insert.mode": "upsert",
+        "primary.key.mode": "record_value",
+        "primary.key.fields": "name",
+        "schema.evolution": "none",
+        "collection.name.format": "peer_users",
+        "batch.size": "2000",
+    }
+    paths = (work / "peer-worker.properties", work / "peer-connector.properties")
+    for path, props in zip(paths, (worker, connector), strict=True):
+        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    return paths
+
+
+def run(config: Config, base: Settings, rows: list[Row], run_id: str, work: Path) -> dict[str, Any]:
+    """Records/s of the sink from its first row to its last, or why it could not run."""
+    if shutil.which("java") is None or shutil.which("mvn") is None:
+        return {"available": False, "reason": "java or mvn is not installed"}
+    try:
+        libs = jars(config.out_dir)
+    except subprocess.SubprocessError as exc:
+        return {"available": False, "reason": f"the jars could not be resolved: {exc}"}
+    rows = rows[: QUICK_RECORDS if config.quick else FULL_RECORDS]
+    with (
+        private_topic(base, f"bench-{run_id}-peer") as topic,
+        private_database(base, f"bench_{run_id}_peer") as db,
+    ):
+        execute(db, VIEW_DDL.format(table=f"{db.mysql_database}`.`peer_users"))
+        publish(topic, topic.topic, [(row[0].encode(), envelope(row)) for row in rows])
+        return _sink(libs, replace(db, topic=topic.topic), len(rows), work)
+
+
+def _sink(libs: Path, db: Settings, total: int, work: Path) -> dict[str, Any]:
+    worker, connector = configs(work, db, db.topic, free_port())
+    args = ["java", "-Xmx1g", f"-Dlog4j2.configurationFile={PEER / 'log4j2.properties'}", "-cp", f"{libs}/*"]
+    args += ["org.apache.kafka.connect.cli.ConnectStandalone", str(worker), str(connector)]
+    count_sql = f"SELECT COUNT(*) FROM `{db.mysql_database}`.peer_users"
+    procs: list[Process] = []
+    with running(args, {"PATH": "/usr/bin:/bin"}, work / "peer-connect.log", procs, "peer") as proc:
+
+        def rows_now() -> int:
+            if proc.popen.poll() is not None:
+                raise RuntimeError(f"Kafka Connect exited:\n{proc.tail()}")
+            return int(execute(db, count_sql)[0][0])
+
+        try:
+            wait_until(lambda: rows_now() > 0, 180, "the sink's first row", 0.2)
+            first, first_rows = time.monotonic(), rows_now()
+            done = wait_until(lambda: rows_now() >= total, 120 + total / 500, "the sink's last row", 0.2)
+        except (TimeoutError, RuntimeError) as exc:
+            return {"available": False, "reason": f"the sink did not finish: {str(exc)[:300]}"}
+    rate = (total - first_rows) / max(done - first, 1e-6)
+    rss = procs[0].peak_rss_mb
+    note = f"{total:,} records, 1 task, batch.size 2000, first row to last; peak RSS {rss:.0f} MiB"
+    return {"available": True, "records_per_s": rate, "records": total, "note": note}

@@ -1,0 +1,67 @@
+"""`ums-find serve` with several pre-forked workers sharing one socket."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.consumer import wait_until
+from tests.support.processes import free_port, get_json, http, output, process
+from ums_find.settings import Settings
+
+
+def children(pid: int) -> list[int]:
+    """The process's direct children."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in task.read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+@contextmanager
+def two_workers(settings: Settings) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`ums-find serve` with UMS_HTTP_WORKERS=2, once it answers."""
+    port = free_port()
+    with process(settings, "serve", UMS_HTTP_WORKERS="2", UMS_HTTP_PORT=str(port)) as proc:
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            assert proc.poll() is None, f"serve exited: {output(proc)}"
+            try:
+                return http(base + "/healthz", timeout_s=1)[0] == 200
+            except OSError:
+                return False
+
+        wait_until(up, 30, "the API to answer")
+        yield proc, base
+
+
+def test_workers_answer_and_stop_with_the_parent(database: Settings) -> None:
+    with two_workers(database) as (proc, base):
+        workers = children(proc.pid)
+        assert len(workers) == 2
+        for _ in range(20):  # whichever worker takes a connection answers it
+            assert get_json(base + "/user/NobodyHere")[0] == 404
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        wait_until(lambda: not any(alive(w) for w in workers), 30, "the workers to stop")
+
+
+def test_a_dead_worker_stops_the_whole_server(database: Settings) -> None:
+    with two_workers(database) as (proc, _base):
+        workers = children(proc.pid)
+        os.kill(workers[0], signal.SIGKILL)
+        # It exits non-zero so that whatever supervises it restarts it whole.
+        assert proc.wait(30) == 1
+        wait_until(lambda: not alive(workers[1]), 30, "the other worker to stop")
