@@ -14,15 +14,16 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from ums_find.domain import Name
 from ums_find.errors import register_error_handlers
 from ums_find.events import format_since
+from ums_find.fastpath import JSON, FastLookups
 from ums_find.metrics import ApiMetrics
 from ums_find.positions import PositionWatch, Token
 from ums_find.settings import Settings
-from ums_find.store import UserReader, UserRecord
+from ums_find.store import UserReader
 from ums_find.topic import PartitionMap, kafka_partition_count
 from ums_find.web import (
     AnyTextConverter,
     RequestObserver,
-    error_response,
+    error_body,
     etag_matches,
     etag_of,
     json_response,
@@ -56,7 +57,21 @@ def get_user(name: str) -> Response:
     wanted = Name(requested_name())
     after = request.args.get("after")
     token = Token.parse(after) if after is not None else None
-    ctx = lookups()
+    found = lookup(lookups(), wanted, token, request.headers.get("If-None-Match"))
+    return Response(found.body, status=found.status, headers=found.headers)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A lookup's answer, ready for any WSGI layer to send."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def lookup(ctx: Lookups, wanted: Name, token: Token | None, if_none_match: str | None) -> Answer:
+    """Read the user (after the token's record, when given) and answer as the contract says."""
     # The snapshot is taken before the row is read: a position it shows is in the answer.
     positions = ctx.watch.current()
     if token is not None and not token.applied(positions or {}):
@@ -64,32 +79,34 @@ def get_user(name: str) -> Response:
         ctx.watch.wait_for(token, ctx.settings.after_wait_s)
         positions = ctx.watch.current()
     user = ctx.reader.fetch(wanted.value)
-    return answer(ctx, wanted, user, positions, token)
+    headers = view_headers(ctx, user.name if user else wanted.value, positions, token)
+    if user is None:
+        missing = error_body("not_found", f"no user named {wanted.value!r}")
+        return Answer(404, [*headers, JSON, ("Cache-Control", "no-store")], missing)
+    found = {"name": user.name, "phone": user.phone, "since": format_since(user.since)}
+    data = json.dumps(found, ensure_ascii=False).encode("utf-8")
+    etag = etag_of(data)
+    age = ctx.settings.cache_max_age_s
+    headers += [("ETag", etag), ("Cache-Control", f"max-age={age}" if age else "no-cache")]
+    if etag_matches(if_none_match, etag):
+        return Answer(304, headers, b"")
+    return Answer(200, [*headers, JSON], data)
 
 
-def answer(
-    ctx: Lookups, wanted: Name, user: UserRecord | None, positions: dict[int, int] | None, token: Token | None
-) -> Response:
-    """The lookup's answer, with the view's position, staleness, ETag and caching headers."""
-    headers: dict[str, str] = {}
-    partition = ctx.partitions.partition_of(user.name if user else wanted.value)
+def view_headers(
+    ctx: Lookups, name: str, positions: dict[int, int] | None, token: Token | None
+) -> list[tuple[str, str]]:
+    """How far the view has read the name's partition, and whether the token's record is in it."""
+    headers: list[tuple[str, str]] = []
+    partition = ctx.partitions.partition_of(name)
     if partition is not None and positions is not None:
-        headers["X-View-Position"] = f"{partition}:{positions.get(partition, 0)}"
+        headers.append(("X-View-Position", f"{partition}:{positions.get(partition, 0)}"))
     if token is not None:
         stale = not token.applied(positions or {})
-        headers["X-View-Stale"] = "true" if stale else "false"
+        headers.append(("X-View-Stale", "true" if stale else "false"))
         if stale:
             ctx.metrics.stale.inc()
-    if user is None:
-        return error_response(404, "not_found", f"no user named {wanted.value!r}", headers)
-    body = {"name": user.name, "phone": user.phone, "since": format_since(user.since)}
-    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    headers["ETag"] = etag = etag_of(data)
-    age = ctx.settings.cache_max_age_s
-    headers["Cache-Control"] = f"max-age={age}" if age else "no-cache"
-    if etag_matches(request.headers.get("If-None-Match"), etag):
-        return Response(status=304, headers=headers)
-    return Response(data, headers=headers, mimetype="application/json")
+    return headers
 
 
 @bp.get("/healthz", provide_automatic_options=False)
@@ -138,7 +155,8 @@ def create_app(
     metrics.watch(_live_gauges(settings, reader, watch))
     app.register_blueprint(bp)
     register_error_handlers(app)
-    app.wsgi_app = RequestObserver(app.wsgi_app, metrics)  # type: ignore[method-assign]
+    fast = FastLookups(app.wsgi_app, app.extensions["ums_lookups"], lookup)
+    app.wsgi_app = RequestObserver(fast, metrics)  # type: ignore[method-assign]
     return app
 
 

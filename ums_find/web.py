@@ -36,9 +36,17 @@ class AnyTextConverter(BaseConverter):
 
 def requested_name() -> str:
     """The name as the client encoded it, from the raw URI so that `%2F` stays in the name."""
-    raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
-    if raw is None:
+    name = name_from_uri(request.environ)
+    if name is None:
         return str(request.view_args.get("name", "")) if request.view_args else ""
+    return name
+
+
+def name_from_uri(environ: dict[str, Any]) -> str | None:
+    """The percent-decoded name of a `/user/<name>` request URI (None without a raw URI)."""
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if raw is None:
+        return None
     path = urlsplit(raw).path if "://" in raw.split("?", 1)[0] else raw.split("?", 1)[0]
     encoded = path[path.find(USER_PREFIX) + len(USER_PREFIX) :]
     if _BAD_PERCENT.search(encoded):
@@ -47,6 +55,11 @@ def requested_name() -> str:
         return unquote_to_bytes(encoded.encode("latin-1")).decode("utf-8")
     except (UnicodeDecodeError, UnicodeEncodeError):
         raise InvalidName("name not valid UTF-8") from None
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The contract's error body: `{"error": code, "message": text}`."""
+    return json.dumps({"error": code, "message": message}, ensure_ascii=False).encode("utf-8")
 
 
 def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -1,0 +1,55 @@
+"""The hot request, `GET /user/<name>`, answered without Flask's routing and request objects.
+
+Flask's dispatch costs about as much CPU as the lookup's database round trip, and
+lookups are nearly all this service does. Everything else (other routes, `?after=`,
+invalid names, faults) falls through to the Flask app, which answers the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ums_find.domain import DomainError, Name
+from ums_find.web import name_from_uri
+
+JSON = ("Content-Type", "application/json")
+_REASONS = {200: "200 OK", 304: "304 Not Modified", 404: "404 Not Found"}
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class FastLookups:
+    """WSGI layer: plain lookups here, the rest to the full app."""
+
+    def __init__(self, app: WsgiApp, ctx: Any, lookup: Callable[..., Any]) -> None:
+        self._app = app
+        self._ctx = ctx
+        self._lookup = lookup
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
+            return self._app(environ, start_response)
+        if not environ.get("PATH_INFO", "").startswith("/user/"):
+            return self._app(environ, start_response)
+        raw = _name(environ)
+        if raw is None:
+            return self._app(environ, start_response)
+        try:
+            wanted = Name(raw)
+            answer = self._lookup(self._ctx, wanted, None, environ.get("HTTP_IF_NONE_MATCH"))
+        except Exception:  # noqa: BLE001 - invalid names, outages, bugs: rare paths
+            # The full app answers these, through its error handlers (JSON, no trace).
+            return self._app(environ, start_response)
+        headers = answer.headers
+        if answer.status != 304:  # a 304's length would be the full answer's, so none
+            headers = [*headers, ("Content-Length", str(len(answer.body)))]
+        start_response(_REASONS[answer.status], headers)
+        return [] if method == "HEAD" else [answer.body]
+
+
+def _name(environ: dict[str, Any]) -> str | None:
+    try:
+        return name_from_uri(environ)
+    except DomainError:
+        return None
