@@ -79,6 +79,8 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "db_timeout_s": ("UMS_DB_TIMEOUT_S", "5", _number(0.1, 300.0)),
     "db_retry_max_s": ("UMS_DB_RETRY_MAX_S", "300", _number(0.0, 86_400.0)),
     "shutdown_s": ("UMS_SHUTDOWN_S", "20", _number(0.1, 3_600.0)),
+    "replay_batch_size": ("UMS_REPLAY_BATCH_SIZE", "10000", _integer(1, 100_000)),
+    "replay_lock_s": ("UMS_REPLAY_LOCK_S", "5", _number(0.1, 600.0)),
 }
 
 
@@ -104,6 +106,8 @@ class Settings:
     db_timeout_s: float
     db_retry_max_s: float
     shutdown_s: float
+    replay_batch_size: int
+    replay_lock_s: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
