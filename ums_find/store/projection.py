@@ -75,11 +75,14 @@ def split_by_collation(changes: Sequence[Change]) -> tuple[list[Change], list[Ch
     Different spellings of one name (case, accents) must apply in their order; the
     bulk statements do not keep order between upserts and deletes.
     """
+    folds = [change.name.fold for change in changes]
     spellings: dict[str, set[str]] = defaultdict(set)
-    for change in changes:
-        spellings[change.name.fold].add(change.name.value)
-    ordered = [c for c in changes if len(spellings[c.name.fold]) > 1]
-    bulk = [c for c in changes if len(spellings[c.name.fold]) == 1]
+    for change, fold in zip(changes, folds, strict=True):
+        spellings[fold].add(change.name.value)
+    bulk: list[Change] = []
+    ordered: list[Change] = []
+    for change, fold in zip(changes, folds, strict=True):
+        (ordered if len(spellings[fold]) > 1 else bulk).append(change)
     return bulk, ordered
 
 
