@@ -156,6 +156,7 @@ class Replay:
             if time.monotonic() > deadline:
                 return False
             side.turn(targets)
+        side.store.flush()
         self._progress.update(side.reached, force=True)
         self._conclude(side, targets)
         self.summary.lock_held_s = time.monotonic() - taken
@@ -204,6 +205,7 @@ def run_replay(
 ) -> int:
     """Run a replay and print its summary; the exit code says how it went."""
     from consumers.kafka import KafkaUnavailable
+    from consumers.pipeline import WriterFailed
     from consumers.projector import RetryBudgetExceeded
     from ums_find.store import DatabaseUnavailable
 
@@ -216,7 +218,7 @@ def run_replay(
     except Interrupted as exc:
         log.warning("%s; the side tables go at the next replay", exc)
         return 130
-    except (ReplayFailed, RetryBudgetExceeded, KafkaUnavailable, DatabaseUnavailable) as exc:
+    except (ReplayFailed, WriterFailed, RetryBudgetExceeded, KafkaUnavailable, DatabaseUnavailable) as exc:
         log.error("replay failed, the live view is unchanged: %s", exc)
         return 3
     for line in summary.lines():

@@ -10,9 +10,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from consumers.kafka import DeadLetters, KafkaUnavailable, consumer_config
+from consumers.pipeline import PipelinedStore
 from consumers.projector import Projector
 from ums_find.settings import Settings
-from ums_find.store import ProjectionStore, Tables
+from ums_find.store import Tables
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class SideReader:
         overrides = {"enable.partition.eof": True, "queued.max.messages.kbytes": 65536}
         self.consumer = Consumer(consumer_config(settings, f"{settings.group_id}.replay", **overrides))
         # The live consumer's name: the swap then hands these checkpoints over as they are.
-        self.store = ProjectionStore(settings, settings.consumer_name, settings.topic, tables)
+        self.store = PipelinedStore(settings, settings.consumer_name, settings.topic, tables)
         self.poison = PoisonCounter()
         self.projector = Projector(
             self.consumer,
