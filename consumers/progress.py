@@ -40,6 +40,7 @@ class Progress:
         self._tty = stream.isatty()
         self._interval_s = 0.2 if self._tty else interval_s
         self._started = self._shown = time.monotonic()
+        self._line_open = False
 
     def update(self, positions: Mapping[int, int], *, force: bool = False) -> None:
         """Show the positions if a while has passed since the last time (or if forced)."""
@@ -55,11 +56,13 @@ class Progress:
             share = done / self._total if self._total else 1.0
             self._stream.write(f"\r\x1b[2Kreplay {bar(share)} {line}")
             self._stream.flush()
+            self._line_open = True
         else:
             log.info("replay %s", line)
 
     def close(self) -> None:
-        """End the bar's line on a terminal."""
-        if self._tty:
+        """End the bar's line on a terminal, so that log lines do not run into it."""
+        if self._line_open:
             self._stream.write("\n")
             self._stream.flush()
+            self._line_open = False

@@ -126,6 +126,7 @@ class Replay:
         for _attempt in range(SWAP_ATTEMPTS):
             self._near(side)
             self._progress.update(side.reached, force=True)
+            self._progress.close()
             log.info("caught up with the live view; taking the writer lock")
             self._take_writer_lock()
             try:
@@ -157,7 +158,6 @@ class Replay:
                 return False
             side.turn(targets)
         side.store.flush()
-        self._progress.update(side.reached, force=True)
         self._conclude(side, targets)
         self.summary.lock_held_s = time.monotonic() - taken
         log.info("held the writer lock for %.3f s", self.summary.lock_held_s)

@@ -75,3 +75,18 @@ def test_a_row_literal_carries_any_name_safely() -> None:
     user = User(Name("O'Brien \\ Zoë"), PhoneNumber(9876543210), datetime(2022, 3, 1, 10, tzinfo=UTC))
     hexed = "O'Brien \\ Zoë".encode().hex()
     assert row_literal(user) == f"(_utf8mb4 X'{hexed}',9876543210,'2022-03-01 10:00:00.000000')"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_a_bar_on_a_terminal_and_ends_its_line() -> None:
+    stream = Terminal()
+    progress = Progress({0: 0}, {0: 100}, stream)
+    progress.update({0: 25}, force=True)
+    progress.close()
+    progress.close()
+    assert stream.getvalue().startswith("\r\x1b[2Kreplay [######------------------]  25% 25/100 records")
+    assert stream.getvalue().endswith("p0:25/100\n")
