@@ -127,6 +127,7 @@ class Replay:
             self._near(side)
             self._progress.update(side.reached, force=True)
             self._progress.close()
+            side.store.flush()  # written before the lock, so that the lock is held for little
             log.info("caught up with the live view; taking the writer lock")
             self._take_writer_lock()
             try:
@@ -165,7 +166,7 @@ class Replay:
 
     def _conclude(self, side: SideReader, targets: Mapping[int, int]) -> None:
         self.summary.records, self.summary.poison = side.projector.applied, len(side.poison.seen)
-        ahead = [p for p in side.partitions if side.reached[p] > targets.get(p, 0)]
+        ahead = [p for p, at in side.projector.positions.items() if (at or 0) > targets.get(p, 0)]
         side.store.close()
         if self._options.verify:
             self.summary.differences = compare(self.store.run, self.store.live.view, self.store.side.view)

@@ -133,6 +133,7 @@ def test_replay_repairs_a_corrupted_view_while_lookups_and_records_go_on(stack: 
             publisher.thread.join(60)
             wait_for_offsets(stack, next_offsets(first + publisher.delivered))
         assert consumer.poll() is None, "the live consumer stopped"
+        assert "Traceback" not in output(consumer)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "swapped in the rebuilt view" in result.stdout
     assert lookups.wrong == [], lookups.wrong[:5]
