@@ -242,3 +242,30 @@ def test_a_topic_missing_its_first_records_needs_force(stack: Settings) -> None:
     forced = cli(stack, "replay", "--force")
     assert forced.returncode == 0, forced.stderr[-3000:]
     assert phones(stack) == model(delivered[1:])
+
+
+def test_a_live_consumer_behind_the_replay_resumes_from_its_positions_without_reapplying(
+    stack: Settings,
+) -> None:
+    from consumers.run import build_projector
+    from tests.support.mysql import checkpoints
+
+    first = produce(stack, [record(f"lagging{i:04d}", 9000000000 + i) for i in range(60)])
+    projector, consumer, dead_letters, store = build_projector(stack)
+    projector.subscribe()
+    try:
+        wait_until(lambda: projector.step() or checkpoints(stack) == next_offsets(first), 60, "the live view")
+        # The live consumer holds still while more arrives and the replay reads past it.
+        second = produce(stack, [record(f"lagging{i:04d}", 9100000000 + i) for i in range(30, 90)])
+        result = cli(stack, "replay")
+        assert result.returncode == 0, result.stderr[-3000:]
+        wanted = next_offsets(first + second)
+        assert checkpoints(stack) == wanted
+        # Its fence sees the replay's positions when it writes next: it reloads them.
+        wait_until(lambda: projector.step() or projector.positions == wanted, 30, "the live consumer")
+        assert projector.applied == len(first)
+    finally:
+        consumer.close()
+        dead_letters.flush(5)
+        store.close()
+    assert phones(stack) == model(first + second)
