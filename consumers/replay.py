@@ -7,65 +7,26 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from consumers.progress import Progress
+from consumers.replay_report import (
+    Interrupted,
+    ReplayFailed,
+    ReplayOptions,
+    ReplayRefused,
+    Summary,
+    check_complete,
+)
 from consumers.side import Extent, SideReader, topic_extent
 from ums_find.settings import Settings
 from ums_find.store import migrate
-from ums_find.store.compare import Differences, compare
+from ums_find.store.compare import compare
 from ums_find.store.rebuild import Projection, RebuildStore, replay_lock_name
 
 log = logging.getLogger(__name__)
 
 SWAP_ATTEMPTS = 3
 WRITER_LOCK_WAIT_S = 60
-
-
-class ReplayRefused(Exception):
-    """The replay must not start: another runs, or the topic cannot give the whole view."""
-
-
-class ReplayFailed(Exception):
-    """The replay could not finish; the live view is as it was."""
-
-
-class Interrupted(Exception):
-    """Stopped by a signal; the live view is as it was."""
-
-
-@dataclass(frozen=True)
-class ReplayOptions:
-    """What `ums-find replay` was asked to do."""
-
-    verify: bool = False
-    drop_old: bool = False
-    force: bool = False
-
-
-@dataclass
-class Summary:
-    """What a replay did."""
-
-    records: int = 0
-    poison: int = 0
-    rows: int = 0
-    duration_s: float = 0.0
-    lock_held_s: float = 0.0
-    swapped: bool = False
-    differences: Differences | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        """A report for people."""
-        head = (
-            f"records read: {self.records}, rows in the rebuilt view: {self.rows}, "
-            f"poison records: {self.poison} (not dead-lettered again), duration: {self.duration_s:.1f} s, "
-            f"writer lock held: {self.lock_held_s:.3f} s"
-        )
-        done = ["swapped in the rebuilt view"] if self.swapped else []
-        diff = self.differences.lines() if self.differences else []
-        return [head, *done, *diff, *self.notes]
 
 
 class Replay:
@@ -84,7 +45,7 @@ class Replay:
         try:
             migrate(self._settings)
             extent = topic_extent(self._settings)
-            _check_complete(extent, self._options.force)
+            check_complete(extent, self._options.force)
             if not self._options.verify:
                 self.store.drop(self.store.old)  # the previous replay's, kept until now
             self.store.prepare_side()
@@ -184,21 +145,6 @@ class Replay:
 
 def _covers(reached: Mapping[int, int], targets: Mapping[int, int]) -> bool:
     return all(reached.get(p, 0) >= offset for p, offset in targets.items())
-
-
-def _check_complete(extent: Extent, force: bool) -> None:
-    if not extent.truncated:
-        return
-    log.warning(
-        "the topic is not compacted and its earliest records are gone (partitions %s): "
-        "the rebuilt view can be incomplete",
-        extent.truncated,
-    )
-    if not force:
-        raise ReplayRefused(
-            f"earliest records gone on partitions {extent.truncated} of a topic that is not "
-            "compacted; --force to replay anyway"
-        )
 
 
 def run_replay(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from consumers.progress import Progress, bar, describe
-from consumers.replay import ReplayRefused, Summary, _check_complete
+from consumers.replay_report import ReplayRefused, Summary, check_complete
 from consumers.side import Extent
 from ums_find.domain import Name, PhoneNumber, User
 from ums_find.store.bulk import row_literal
@@ -58,10 +58,10 @@ def test_only_a_truncated_topic_that_is_not_compacted_needs_force() -> None:
     kept = Extent({0: 0, 1: 0}, {0: 9, 1: 9}, "delete")
     truncated = Extent({0: 0, 1: 3}, {0: 9, 1: 9}, "delete")
     assert compacted.truncated == kept.truncated == []
-    _check_complete(kept, force=False)
+    check_complete(kept, force=False)
     with pytest.raises(ReplayRefused, match=r"partitions \[1\].*--force"):
-        _check_complete(truncated, force=False)
-    _check_complete(truncated, force=True)
+        check_complete(truncated, force=False)
+    check_complete(truncated, force=True)
 
 
 def test_lock_names_fit_mysql_64_characters() -> None:
