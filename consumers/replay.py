@@ -50,7 +50,9 @@ class Replay:
                 self.store.drop(self.store.old)  # the previous replay's, kept until now
             self.store.prepare_side()
             self._rebuild(extent)
-            if self.summary.swapped:
+            if self._options.verify:
+                self._compare()
+            elif self.summary.swapped:
                 self.summary.rows = self.store.count(self.store.live.view)
                 if self._options.drop_old:
                     self.store.drop(self.store.old)
@@ -130,13 +132,18 @@ class Replay:
         ahead = [p for p, at in side.projector.positions.items() if (at or 0) > targets.get(p, 0)]
         side.store.close()
         if self._options.verify:
-            self.summary.differences = compare(self.store.run, self.store.live.view, self.store.side.view)
-            self.summary.rows = self.summary.differences.rebuilt_rows
+            # Compared after the lock is let go, in a snapshot of this moment.
+            self.store.begin_snapshot()
             if ahead:
                 self.summary.notes.append(f"the live view lags behind the topic on partitions {ahead}")
             return
         self.store.swap(targets, self._settings.replay_lock_s)
         self.summary.swapped = True
+
+    def _compare(self) -> None:
+        self.summary.differences = compare(self.store.run, self.store.live.view, self.store.side.view)
+        self.summary.rows = self.summary.differences.rebuilt_rows
+        self.store.run("COMMIT")
 
     def _check_stop(self) -> None:
         if self._stop.is_set():

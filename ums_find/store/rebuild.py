@@ -118,6 +118,11 @@ class RebuildStore:
         """How many rows the table holds."""
         return int(self.run(f"SELECT COUNT(*) FROM `{table}`")[0][0])
 
+    def begin_snapshot(self) -> None:
+        """Read every table as of now until COMMIT, whatever writers do meanwhile."""
+        self.run("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        self.run("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+
     def swap(self, targets: Mapping[int, int], rename_wait_s: float) -> None:
         """Move the side tables in and the live ones to `_old`, in one atomic RENAME.
 
