@@ -123,3 +123,18 @@ def publish(
             click.echo(publish_user(producer, settings.topic, _user(name or "", phone or "", since)))
     except KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option(
+    "--verify", is_flag=True, help="Build the side table and report how the live view differs; no swap."
+)
+@click.option("--drop-old", is_flag=True, help="Drop the replaced tables after the swap.")
+@click.option("--force", is_flag=True, help="Replay even if the topic's earliest records are gone.")
+def replay(verify: bool, drop_old: bool, force: bool) -> None:
+    """Rebuild the view from the start of the topic beside the live one, then swap it in."""
+    from consumers.replay import run_replay
+
+    sys.exit(
+        run_replay(load_settings(), verify=verify, drop_old=drop_old, force=force, stop=stop_on_signals())
+    )

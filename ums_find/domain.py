@@ -41,7 +41,7 @@ class Name:
         if not isinstance(self.value, str):
             raise InvalidName("name not a string")
         stripped = self.value.strip()
-        if any(0xD800 <= ord(c) <= 0xDFFF for c in stripped):
+        if not stripped.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in stripped):
             raise InvalidName("name not valid UTF-8")
         if len(stripped) < NAME_MIN:
             raise InvalidName("name too short")
@@ -52,6 +52,8 @@ class Name:
     @property
     def fold(self) -> str:
         """A key at least as coarse as the database's case- and accent-blind collation."""
+        if self.value.isascii():  # the common case, and a hot path of replays
+            return self.value.casefold()
         decomposed = unicodedata.normalize("NFKD", self.value)
         bare = "".join(c for c in decomposed if not unicodedata.combining(c))
         return bare.casefold()

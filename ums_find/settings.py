@@ -100,6 +100,8 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "api_mysql_user": ("UMS_API_MYSQL_USER", "", _optional(_ACCOUNT, "account name")),
     "writer_mysql_user": ("UMS_WRITER_MYSQL_USER", "", _optional(_ACCOUNT, "account name")),
     "mysql_account_host": ("UMS_MYSQL_ACCOUNT_HOST", "%", _matching(_HOST_PATTERN, "account host")),
+    "replay_batch_size": ("UMS_REPLAY_BATCH_SIZE", "10000", _integer(1, 100_000)),
+    "replay_lock_s": ("UMS_REPLAY_LOCK_S", "5", _number(0.1, 600.0)),
 }
 
 
@@ -136,6 +138,8 @@ class Settings:
     writer_mysql_user: str
     writer_mysql_password: str
     mysql_account_host: str
+    replay_batch_size: int
+    replay_lock_s: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

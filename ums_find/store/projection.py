@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ums_find.domain import Name, User
 from ums_find.settings import Settings
-from ums_find.store.connection import Tables, close_quietly, connect, translate_errors
+from ums_find.store.connection import DatabaseUnavailable, Tables, close_quietly, connect, translate_errors
 
 log = logging.getLogger(__name__)
+
+WRITER_LOCK_TIMEOUT_S = 30
+
+
+def writer_lock_name(database: str, table: str) -> str:
+    """The MySQL named lock every writer of one view table holds around each batch."""
+    name = f"ums-find:{database}:{table}"
+    # MySQL refuses lock names longer than 64 characters.
+    return name if len(name) <= 64 else "ums-find:" + hashlib.sha1(name.encode()).hexdigest()
+
+
+@contextmanager
+def named_lock(cur: Any, name: str, timeout_s: float) -> Iterator[None]:
+    """Hold a MySQL named lock for the block; DatabaseUnavailable if it stays taken."""
+    cur.execute("SELECT GET_LOCK(%s, %s)", (name, timeout_s))
+    if cur.fetchall()[0][0] != 1:
+        raise DatabaseUnavailable(f"lock {name!r} still taken after {timeout_s} s")
+    try:
+        yield
+    finally:
+        cur.execute("SELECT RELEASE_LOCK(%s)", (name,))
+        cur.fetchall()
 
 
 @dataclass(frozen=True)
@@ -51,11 +75,14 @@ def split_by_collation(changes: Sequence[Change]) -> tuple[list[Change], list[Ch
     Different spellings of one name (case, accents) must apply in their order; the
     bulk statements do not keep order between upserts and deletes.
     """
+    folds = [change.name.fold for change in changes]
     spellings: dict[str, set[str]] = defaultdict(set)
-    for change in changes:
-        spellings[change.name.fold].add(change.name.value)
-    ordered = [c for c in changes if len(spellings[c.name.fold]) > 1]
-    bulk = [c for c in changes if len(spellings[c.name.fold]) == 1]
+    for change, fold in zip(changes, folds, strict=True):
+        spellings[fold].add(change.name.value)
+    bulk: list[Change] = []
+    ordered: list[Change] = []
+    for change, fold in zip(changes, folds, strict=True):
+        (ordered if len(spellings[fold]) > 1 else bulk).append(change)
     return bulk, ordered
 
 
@@ -111,6 +138,12 @@ class ProjectionStore:
             raise
 
     def _transaction(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
+        # The lock lets a rebuild hold every writer of this view still while it swaps tables.
+        lock = writer_lock_name(self._settings.mysql_database, self.tables.view)
+        with named_lock(cur, lock, WRITER_LOCK_TIMEOUT_S):
+            self._locked_transaction(cur, changes, positions)
+
+    def _locked_transaction(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
         self._conn.start_transaction()
         try:
             self._check_positions(cur, positions)

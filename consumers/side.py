@@ -1,0 +1,146 @@
+"""The replay's reader: the topic from its start into the side tables, through the consume path."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+
+from consumers.kafka import DeadLetters, KafkaUnavailable, consumer_config
+from consumers.pipeline import PipelinedStore
+from consumers.projector import Projector
+from ums_find.settings import Settings
+from ums_find.store import Tables
+
+log = logging.getLogger(__name__)
+
+
+class PoisonCounter(DeadLetters):
+    """Counts poison records instead of dead-lettering them: the live consumer already did."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[int, int]] = set()
+
+    def send(self, poison: Sequence[tuple[Message, str]]) -> None:
+        """Remember where each poison record is (a retried batch counts once)."""
+        self.seen.update((int(m.partition() or 0), int(m.offset() or 0)) for m, _ in poison)
+
+
+@dataclass(frozen=True)
+class Extent:
+    """The topic's partitions, their low and high watermarks, and whether it is compacted."""
+
+    starts: dict[int, int]
+    ends: dict[int, int]
+    policy: str
+
+    @property
+    def truncated(self) -> list[int]:
+        """Partitions whose earliest records are gone on a topic that is not compacted."""
+        if self.policy == "compact":
+            return []
+        return [p for p, low in sorted(self.starts.items()) if low > 0]
+
+
+def topic_extent(settings: Settings, timeout_s: float = 10.0) -> Extent:
+    """Look the topic up; KafkaUnavailable if it is missing or the broker does not answer."""
+    consumer = Consumer(consumer_config(settings, f"{settings.group_id}.replay"))
+    try:
+        return _extent(settings, consumer, timeout_s)
+    except KafkaException as exc:
+        raise KafkaUnavailable(f"topic {settings.topic}: {exc}") from exc
+    finally:
+        consumer.close()
+
+
+def _extent(settings: Settings, consumer: Consumer, timeout_s: float) -> Extent:
+    topic = consumer.list_topics(settings.topic, timeout=timeout_s).topics.get(settings.topic)
+    if topic is None or topic.error is not None or not topic.partitions:
+        raise KafkaUnavailable(f"topic {settings.topic}: {topic.error if topic else 'not found'}")
+    marks = {
+        p: consumer.get_watermark_offsets(TopicPartition(settings.topic, p), timeout=timeout_s)
+        for p in sorted(topic.partitions)
+    }
+    resource = ConfigResource(ResourceType.TOPIC, settings.topic)
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    config = admin.describe_configs([resource])[resource].result(timeout=timeout_s)
+    policy = str(config["cleanup.policy"].value)
+    return Extent({p: int(m[0]) for p, m in marks.items()}, {p: int(m[1]) for p, m in marks.items()}, policy)
+
+
+class SideReader:
+    """Applies the topic, from its start, to the side tables with the live consumer's Projector."""
+
+    def __init__(self, settings: Settings, tables: Tables, partitions: Sequence[int]) -> None:
+        overrides = {"enable.partition.eof": True, "queued.max.messages.kbytes": 65536}
+        self.consumer = Consumer(consumer_config(settings, f"{settings.group_id}.replay", **overrides))
+        # The live consumer's name: the swap then hands these checkpoints over as they are.
+        self.store = PipelinedStore(settings, settings.consumer_name, settings.topic, tables)
+        self.poison = PoisonCounter()
+        self.projector = Projector(
+            self.consumer,
+            self.store,
+            self.poison,
+            settings.topic,
+            batch_size=settings.replay_batch_size,
+            retry_limit_s=settings.db_retry_max_s,
+        )
+        self._topic, self._batch = settings.topic, settings.replay_batch_size
+        self.partitions = list(partitions)
+        # How far each partition is known complete: applied, or seen to end there.
+        self.reached: dict[int, int] = dict.fromkeys(self.partitions, 0)
+
+    def start(self) -> None:
+        """Read every partition from its beginning (the side tables are empty)."""
+        self.projector.positions = dict.fromkeys(self.partitions)
+        self.consumer.assign([TopicPartition(self._topic, p, OFFSET_BEGINNING) for p in self.partitions])
+
+    def turn(self, targets: Mapping[int, int] | None = None) -> None:
+        """Fetch and apply one batch; with `targets`, only records before each partition's target."""
+        records = self._records(self.consumer.consume(self._batch, 0.2))
+        if targets is not None:
+            records = self._before(records, targets)
+        self.projector.apply(records)
+        for part, offset in self.projector.positions.items():
+            self.reached[part] = max(self.reached[part], offset or 0)
+
+    def rewind(self) -> None:
+        """Go back to the applied positions, to fetch again what `turn` left out."""
+        for part in self.partitions:
+            offset = self.projector.positions.get(part)
+            self.reached[part] = offset or 0
+            target = OFFSET_BEGINNING if offset is None else offset
+            self.consumer.seek(TopicPartition(self._topic, part, target))
+
+    def close(self) -> None:
+        """Leave the broker and the database."""
+        self.consumer.close()
+        self.store.close()
+
+    def _records(self, messages: Sequence[Message]) -> list[Message]:
+        records = []
+        for msg in messages:
+            err = msg.error()
+            if err is None:
+                records.append(msg)
+            elif err.code() == KafkaError._PARTITION_EOF:
+                part = int(msg.partition() or 0)
+                self.reached[part] = max(self.reached[part], int(msg.offset() or 0))
+            elif err.fatal():
+                raise KafkaUnavailable(str(err))
+            else:
+                log.warning("consume error: %s", err)
+        return records
+
+    def _before(self, records: list[Message], targets: Mapping[int, int]) -> list[Message]:
+        kept = []
+        for msg in records:
+            part, offset = int(msg.partition() or 0), int(msg.offset() or 0)
+            if offset < targets.get(part, 0):
+                kept.append(msg)
+            elif part in targets:
+                self.reached[part] = max(self.reached[part], targets[part])
+        return kept
