@@ -59,9 +59,12 @@ def migrate() -> None:
 @main.command()
 def consume() -> None:
     """Keep the view current from the topic until SIGTERM or SIGINT."""
-    from consumers.run import run_projection
+    from consumers.run import exit_after_stop, run_projection
 
-    sys.exit(run_projection(load_settings(), stop_on_signals()))
+    settings = load_settings()
+    stop = stop_on_signals()
+    exit_after_stop(stop, settings.shutdown_s)
+    sys.exit(run_projection(settings, stop))
 
 
 @main.command()

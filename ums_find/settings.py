@@ -79,6 +79,10 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "db_timeout_s": ("UMS_DB_TIMEOUT_S", "5", _number(0.1, 300.0)),
     "db_retry_max_s": ("UMS_DB_RETRY_MAX_S", "300", _number(0.0, 86_400.0)),
     "shutdown_s": ("UMS_SHUTDOWN_S", "20", _number(0.1, 3_600.0)),
+    "consumer_http_port": ("UMS_CONSUMER_HTTP_PORT", "8081", _integer(0, 65535)),
+    "consumer_stall_s": ("UMS_CONSUMER_STALL_S", "60", _number(1.0, 3_600.0)),
+    "db_lock_timeout_s": ("UMS_DB_LOCK_TIMEOUT_S", "10", _integer(0, 3_600)),
+    "kafka_session_timeout_s": ("UMS_KAFKA_SESSION_TIMEOUT_S", "45", _number(1.0, 3_600.0)),
 }
 
 
@@ -104,6 +108,10 @@ class Settings:
     db_timeout_s: float
     db_retry_max_s: float
     shutdown_s: float
+    consumer_http_port: int
+    consumer_stall_s: float
+    db_lock_timeout_s: int
+    kafka_session_timeout_s: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -10,7 +11,13 @@ from typing import Any
 
 from ums_find.domain import Name, User
 from ums_find.settings import Settings
-from ums_find.store.connection import Tables, close_quietly, connect, translate_errors
+from ums_find.store.connection import (
+    DatabaseUnavailable,
+    Tables,
+    close_quietly,
+    connect,
+    translate_errors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,17 @@ class Position:
 
 class StalePosition(Exception):
     """The stored checkpoint is not the one this writer expected: another wrote it."""
+
+
+def writer_lock_name(settings_or_db: Settings | str, table: str) -> str:
+    """The MySQL named lock a live writer of `table` holds around each batch transaction.
+
+    Whoever must keep that writer from committing for a moment (a table swap) takes it too.
+    """
+    database = settings_or_db if isinstance(settings_or_db, str) else settings_or_db.mysql_database
+    name = f"ums-find:{database}:{table}"
+    # MySQL refuses lock names longer than 64 characters.
+    return name if len(name) <= 64 else "ums-find:" + hashlib.sha256(name.encode()).hexdigest()[:55]
 
 
 def collapse(changes: Iterable[Change]) -> list[Change]:
@@ -72,6 +90,8 @@ class ProjectionStore:
         self._topic = topic
         self.tables = tables
         self._conn: Any = None
+        self._lock = writer_lock_name(settings, tables.view)
+        self._drop = False
 
     def close(self) -> None:
         """Drop the connection."""
@@ -93,8 +113,25 @@ class ProjectionStore:
         return result
 
     def apply(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
-        """Write the changes and advance the checkpoints, all or nothing."""
-        self._run(lambda cur: self._transaction(cur, changes, positions))
+        """Write the changes and advance the checkpoints, all or nothing, under the writer lock."""
+        self._run(lambda cur: self._locked(cur, changes, positions))
+
+    def _locked(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
+        cur.execute("SELECT GET_LOCK(%s, %s)", (self._lock, self._settings.db_lock_timeout_s))
+        (got,) = cur.fetchone()
+        if got != 1:
+            raise DatabaseUnavailable(f"writer lock {self._lock} held elsewhere")
+        try:
+            self._transaction(cur, changes, positions)
+        finally:
+            self._release(cur)
+
+    def _release(self, cur: Any) -> None:
+        try:
+            cur.execute("DO RELEASE_LOCK(%s)", (self._lock,))
+        except Exception:  # the session's end drops the lock: end it
+            log.debug("releasing the writer lock failed; dropping the connection", exc_info=True)
+            self._drop = True
 
     def _run(self, work: Any) -> Any:
         try:
@@ -105,10 +142,14 @@ class ProjectionStore:
                 try:
                     return work(cursor)
                 finally:
-                    cursor.close()
+                    close_quietly(cursor)
         except BaseException:
             self.close()
             raise
+        finally:
+            if self._drop:
+                self._drop = False
+                self.close()
 
     def _transaction(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
         self._conn.start_transaction()
@@ -125,13 +166,16 @@ class ProjectionStore:
             raise
 
     def _check_positions(self, cur: Any, positions: Sequence[Position]) -> None:
+        if not positions:
+            return
+        parts = sorted(p.partition for p in positions)
         sql = (
-            f"SELECT next_offset FROM `{self.tables.checkpoints}` "
-            "WHERE consumer = %s AND topic = %s AND part = %s FOR UPDATE"
+            f"SELECT part, next_offset FROM `{self.tables.checkpoints}` WHERE consumer = %s "
+            f"AND topic = %s AND part IN ({', '.join(['%s'] * len(parts))}) FOR UPDATE"
         )
-        for pos in sorted(positions, key=lambda p: p.partition):
-            rows = _fetch(cur, sql, [self._consumer, self._topic, pos.partition])
-            stored = int(rows[0][0]) if rows else None
+        found = {int(p): int(o) for p, o in _fetch(cur, sql, [self._consumer, self._topic, *parts])}
+        for pos in positions:
+            stored = found.get(pos.partition)
             if stored != pos.expected:
                 raise StalePosition(
                     f"{self._topic}[{pos.partition}]: checkpoint is {stored}, expected {pos.expected}"
