@@ -54,6 +54,9 @@ def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> dict
         # hung call is what the liveness probe catches, not a reason to linger in the group.
         "max.poll.interval.ms": max(300_000, round(settings.kafka_session_timeout_s * 1000) + 1),
     }
+    if settings.group_instance_id:
+        # Static membership: a restarted process takes its partitions back without a rebalance.
+        config["group.instance.id"] = settings.group_instance_id
     config.update(overrides)
     return config
 

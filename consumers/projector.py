@@ -7,7 +7,15 @@ import threading
 import time
 from collections.abc import Sequence
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_STORED, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_STORED,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from consumers.backoff import Backoff, RetryBudgetExceeded
 from consumers.batch import Plan, plan
@@ -18,6 +26,8 @@ from ums_find.store import DatabaseUnavailable, ProjectionStore, StalePosition
 __all__ = ["Projector", "RetryBudgetExceeded"]
 
 log = logging.getLogger(__name__)
+
+STALL_CHECK_S = 15.0  # idle this long with records waiting: the fetcher is stuck
 
 
 class Projector:
@@ -51,6 +61,7 @@ class Projector:
         self.faulted = False
         self.last_turn = time.monotonic()
         self._stop = threading.Event()
+        self._last_message = time.monotonic()
 
     def run(self, stop: threading.Event) -> None:
         """Turn the loop until `stop` is set; the batch in hand is finished (or abandoned) first."""
@@ -68,8 +79,34 @@ class Projector:
             self._load_pending()
         messages = self._consumer.consume(self._batch_size, self._batch_wait_s)
         self._turned()
+        if messages:
+            self._last_message = time.monotonic()
+        elif time.monotonic() - self._last_message > STALL_CHECK_S:
+            self._unstick()
         self.apply(self._valid(messages))
         self._observe_positions()
+
+    def _unstick(self) -> None:
+        # After a broker restart librdkafka may leave a partition's fetcher idle although
+        # records wait (librdkafka issue 5153): ask the broker, and re-seek where it lags.
+        self._last_message = time.monotonic()
+        for part, offset in list(self.positions.items()):
+            tp = TopicPartition(self._topic, part)
+            try:
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=2.0, cached=False)
+            except KafkaException:
+                continue
+            offset = low if offset is None else offset
+            if high > offset and not self.faulted:
+                log.warning(
+                    "no records for %.0f s though %s[%d] has %d waiting; re-seeking to %d",
+                    STALL_CHECK_S,
+                    self._topic,
+                    part,
+                    high - offset,
+                    offset,
+                )
+                self._consumer.seek(TopicPartition(self._topic, part, offset))
 
     def apply(self, messages: Sequence[Message]) -> None:
         """Apply a batch, pausing and retrying through faults without moving past it."""
@@ -77,7 +114,8 @@ class Projector:
         while messages:
             # Re-planned on every try: a rebalance during the wait may have taken partitions.
             batch = plan(messages, self.positions)
-            if not batch.positions:
+            if not batch.positions:  # nothing of it is ours any more
+                self._recovered(backoff)
                 return
             try:
                 self._write(batch)
@@ -187,6 +225,9 @@ class Projector:
             self.positions[tp.partition] = offset
         log.info("assigned %s", stored)
         consumer.assign(partitions)
+        # librdkafka keeps a partition's pause across unassign and assign: a partition
+        # paused during a retry and handed back to us must fetch again.
+        consumer.resume(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Batches are applied synchronously in the loop, so none is in flight here; a batch

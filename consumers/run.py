@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 EXIT_RESTART = 3  # a fault outlasted its bound: restart from the checkpoint
 EXIT_PORT = 2  # the probe port could not be opened
+_WAKEUP: list[socket.socket] = []
 
 
 def build_projector(settings: Settings) -> tuple[Projector, Consumer, Producer, ProjectionStore]:
@@ -90,11 +93,21 @@ def bounded(work: Callable[[], object], timeout_s: float, what: str) -> bool:
     return True
 
 
-def exit_after_stop(stop: threading.Event, grace_s: float) -> None:
-    """Once `stop` is set, end the process hard if it has not ended within `grace_s`."""
+def exit_after_signal(stop: threading.Event, grace_s: float) -> None:
+    """Once a signal arrives, end the process hard if it has not ended within `grace_s`.
+
+    Call from the main thread after the signal handlers are installed. The C-level
+    handler writes to a wake-up socket at once, so the grace period starts at the signal
+    even while the main thread sits in a blocking call that delays the Python handler.
+    """
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    _WAKEUP.append(writer)  # the socket must outlive this function
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
 
     def watch() -> None:
-        stop.wait()
+        reader.recv(1)
+        stop.set()
         time.sleep(grace_s)
         log.error("not stopped within %.1f s of the signal; exiting now", grace_s)
         logging.shutdown()

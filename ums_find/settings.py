@@ -83,6 +83,7 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "consumer_stall_s": ("UMS_CONSUMER_STALL_S", "60", _number(1.0, 3_600.0)),
     "db_lock_timeout_s": ("UMS_DB_LOCK_TIMEOUT_S", "10", _integer(0, 3_600)),
     "kafka_session_timeout_s": ("UMS_KAFKA_SESSION_TIMEOUT_S", "45", _number(1.0, 3_600.0)),
+    "group_instance_id": ("UMS_GROUP_INSTANCE_ID", "", str.strip),
 }
 
 
@@ -112,6 +113,7 @@ class Settings:
     consumer_stall_s: float
     db_lock_timeout_s: int
     kafka_session_timeout_s: float
+    group_instance_id: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

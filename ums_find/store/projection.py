@@ -112,6 +112,11 @@ class ProjectionStore:
             result[int(part)] = int(offset)
         return result
 
+    def count_rows(self) -> int:
+        """How many users the view holds."""
+        rows = self._run(lambda cur: _fetch(cur, f"SELECT COUNT(*) FROM `{self.tables.view}`", []))
+        return int(rows[0][0])
+
     def apply(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
         """Write the changes and advance the checkpoints, all or nothing, under the writer lock."""
         self._run(lambda cur: self._locked(cur, changes, positions))
