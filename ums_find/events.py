@@ -76,13 +76,13 @@ def _reject_constant(token: str) -> Any:
     raise ValueError(f"{token} is not JSON")
 
 
+# One decoder for every record: json.loads with options builds a new one per call.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def _object(value: bytes) -> dict[str, Any]:
     try:
-        doc = json.loads(
-            value.decode("utf-8"),
-            parse_float=Decimal,
-            parse_constant=_reject_constant,
-        )
+        doc = _DECODER.decode(value.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise DomainError("not JSON") from None
     if not isinstance(doc, dict):

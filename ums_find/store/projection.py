@@ -69,12 +69,18 @@ def split_by_collation(changes: Sequence[Change]) -> tuple[list[Change], list[Ch
     Different spellings of one name (case, accents) must apply in their order; the
     bulk statements do not keep order between upserts and deletes.
     """
+    folds = [_fold(change.name) for change in changes]
     spellings: dict[str, set[str]] = defaultdict(set)
-    for change in changes:
-        spellings[change.name.fold].add(change.name.value)
-    ordered = [c for c in changes if len(spellings[c.name.fold]) > 1]
-    bulk = [c for c in changes if len(spellings[c.name.fold]) == 1]
+    for change, fold in zip(changes, folds, strict=True):
+        spellings[fold].add(change.name.value)
+    ordered = [c for c, f in zip(changes, folds, strict=True) if len(spellings[f]) > 1]
+    bulk = [c for c, f in zip(changes, folds, strict=True) if len(spellings[f]) == 1]
     return bulk, ordered
+
+
+def _fold(name: Name) -> str:
+    # The hot path: an ASCII name has nothing to decompose, so lower-casing is its fold.
+    return name.value.lower() if name.value.isascii() else name.fold
 
 
 def _row(user: User) -> tuple[str, int, Any]:
