@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +35,26 @@ def log_deduplicated(logger: logging.Logger, message: str, level: int = logging.
         logger.debug(message)
 
 
+class _Repeats(logging.Filter):
+    """Drops a librdkafka line that repeats one logged within the minute (numbers aside)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = re.sub(r"[0-9]+", "#", record.getMessage())
+        now = time.monotonic()
+        if now - _LAST_LOGGED.get(key, -_REPEAT_S) < _REPEAT_S:
+            return False
+        _LAST_LOGGED[key] = now
+        return True
+
+
+def librdkafka_logger() -> logging.Logger:
+    """The logger librdkafka's own lines go to (instead of raw stderr), repeats dropped."""
+    logger = logging.getLogger("librdkafka")
+    if not any(isinstance(f, _Repeats) for f in logger.filters):
+        logger.addFilter(_Repeats())
+    return logger
+
+
 def _log_error(err: KafkaError) -> None:
     # librdkafka retries transport errors by itself; only fatal ones end the process.
     log_deduplicated(log, f"kafka: {err}", logging.ERROR if err.fatal() else logging.WARNING)
@@ -48,6 +69,7 @@ def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> dict
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
         "error_cb": _log_error,
+        "logger": librdkafka_logger(),
         "queued.max.messages.kbytes": 16384,
         "session.timeout.ms": round(settings.kafka_session_timeout_s * 1000),
         # The loop polls at least every few seconds even while it retries a fault; a
@@ -69,6 +91,7 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "enable.idempotence": True,
         "linger.ms": 5,
         "error_cb": _log_error,
+        "logger": librdkafka_logger(),
     }
     config.update(overrides)
     return config
