@@ -89,3 +89,26 @@ def test_probes_answer_json(private: Settings) -> None:
         status, body = get_json(base + "/readyz")
         assert status == 200 and body["faulted"] is False, json.dumps(body)
         assert http(base + "/nope")[0] == 404
+
+
+def test_checkpoints_unreadable_at_assignment_are_loaded_once_the_database_is_back(
+    private: Settings, private_stack: PrivateStack
+) -> None:
+    items = records(4_000, seed=17)
+    first = StreamProducer(private, items[:2_000], chunk=2_000, pause_s=0)
+    first.run()
+    with process(private, "consume", **FAST) as proc:
+        assert_exact(private, first.delivered, proc)
+    second = StreamProducer(private, items[2_000:], chunk=2_000, pause_s=0)
+    second.run()
+    private_stack.run("stop-mariadb")
+    try:
+        with process(private, "consume", **FAST) as proc:
+            wait_until(
+                lambda: "paused until loaded" in output(proc), 60, "the assignment without checkpoints"
+            )
+            private_stack.run("start-mariadb")
+            assert_exact(private, first.delivered + second.delivered, proc)
+            assert_stops_cleanly(proc)
+    finally:
+        private_stack.run("start-mariadb")
