@@ -51,7 +51,7 @@ def progressed(settings: Settings, proc: subprocess.Popen[str], beyond: int, sof
     deadline = time.monotonic() + soft_s
 
     def moved() -> bool:
-        assert proc.poll() is None, f"the consumer exited: {output(proc)[-2000:]}"
+        assert proc.poll() is None, f"the consumer exited: {output(proc)[-3000:]}"
         return total(checkpoints(settings)) > beyond or time.monotonic() > deadline
 
     wait_until(moved, soft_s + 30, "progress")

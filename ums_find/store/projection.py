@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import mysql.connector
+
 from ums_find.domain import Name, User
 from ums_find.settings import Settings
 from ums_find.store.connection import (
@@ -171,10 +173,29 @@ class ProjectionStore:
             for change in ordered:
                 self._write_bulk(cur, [change])
             self._store_positions(cur, positions)
-            self._conn.commit()
+            self._commit()
         except BaseException:
-            self._conn.rollback()
+            self._rollback()
             raise
+
+    def _commit(self) -> None:
+        try:
+            self._conn.commit()
+        except mysql.connector.Error:
+            raise
+        except Exception as exc:
+            # The C extension raises its own error type from commit. Whether a commit whose
+            # answer was lost took effect shows on the next batch: a moved checkpoint.
+            raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+
+    def _rollback(self) -> None:
+        # On a killed connection rollback raises too (the C extension's own error type):
+        # the original error is the one to report, and the dead session is dropped.
+        try:
+            self._conn.rollback()
+        except Exception:  # the session's end rolls back
+            log.debug("rollback failed; dropping the connection", exc_info=True)
+            self._drop = True
 
     def _check_positions(self, cur: Any, positions: Sequence[Position]) -> None:
         if not positions:
