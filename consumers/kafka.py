@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,10 +19,45 @@ class KafkaUnavailable(Exception):
     """The broker did not take what we had to write in time."""
 
 
+_LAST_LOGGED: dict[str, float] = {}
+_REPEAT_S = 60.0
+
+
+def log_deduplicated(logger: logging.Logger, message: str, level: int = logging.WARNING) -> None:
+    """Log a message once a minute at most: an outage repeats the same error many times a second."""
+    now = time.monotonic()
+    if now - _LAST_LOGGED.get(message, -_REPEAT_S) >= _REPEAT_S:
+        if len(_LAST_LOGGED) > 1000:
+            _LAST_LOGGED.clear()
+        _LAST_LOGGED[message] = now
+        logger.log(level, message)
+    else:
+        logger.debug(message)
+
+
+class _Repeats(logging.Filter):
+    """Drops a librdkafka line that repeats one logged within the minute (numbers aside)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = re.sub(r"[0-9]+", "#", record.getMessage())
+        now = time.monotonic()
+        if now - _LAST_LOGGED.get(key, -_REPEAT_S) < _REPEAT_S:
+            return False
+        _LAST_LOGGED[key] = now
+        return True
+
+
+def librdkafka_logger() -> logging.Logger:
+    """The logger librdkafka's own lines go to (instead of raw stderr), repeats dropped."""
+    logger = logging.getLogger("librdkafka")
+    if not any(isinstance(f, _Repeats) for f in logger.filters):
+        logger.addFilter(_Repeats())
+    return logger
+
+
 def _log_error(err: KafkaError) -> None:
     # librdkafka retries transport errors by itself; only fatal ones end the process.
-    level = logging.ERROR if err.fatal() else logging.WARNING
-    log.log(level, "kafka: %s", err)
+    log_deduplicated(log, f"kafka: {err}", logging.ERROR if err.fatal() else logging.WARNING)
 
 
 def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> dict[str, Any]:
@@ -32,20 +69,34 @@ def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> dict
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
         "error_cb": _log_error,
+        "logger": librdkafka_logger(),
         "queued.max.messages.kbytes": 16384,
+        "session.timeout.ms": round(settings.kafka_session_timeout_s * 1000),
+        # The loop polls at least every few seconds even while it retries a fault; a
+        # hung call is what the liveness probe catches, not a reason to linger in the group.
+        "max.poll.interval.ms": max(300_000, round(settings.kafka_session_timeout_s * 1000) + 1),
     }
+    if settings.group_instance_id:
+        # Static membership: a restarted process takes its partitions back without a rebalance.
+        config["group.instance.id"] = settings.group_instance_id
     config.update(overrides)
     return config
 
 
 def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
-    """An idempotent producer that waits for the full in-sync set."""
+    """An idempotent producer that waits for the full in-sync set and partitions as Java does.
+
+    AddService (Java) and the API map a name to its partition with murmur2; librdkafka's
+    default (CRC32) would put our own records of a name (publish, redrive) elsewhere.
+    """
     config: dict[str, Any] = {
         "bootstrap.servers": settings.kafka_bootstrap,
+        "partitioner": "murmur2_random",
         "acks": "all",
         "enable.idempotence": True,
         "linger.ms": 5,
         "error_cb": _log_error,
+        "logger": librdkafka_logger(),
     }
     config.update(overrides)
     return config
@@ -66,7 +117,7 @@ def dead_letter_headers(msg: Message, reason: str) -> list[tuple[str, str | byte
 class DeadLetters:
     """Sends poison records to the dead-letter topic and waits until the broker has them."""
 
-    def __init__(self, producer: Producer, topic: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, producer: Producer, topic: str, timeout_s: float = 10.0) -> None:
         self._producer = producer
         self._topic = topic
         self._timeout_s = timeout_s

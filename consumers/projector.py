@@ -3,52 +3,39 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_STORED, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_STORED,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
+from consumers.backoff import Backoff, RetryBudgetExceeded
 from consumers.batch import Plan, plan
-from consumers.kafka import DeadLetters, KafkaUnavailable
+from consumers.kafka import DeadLetters, KafkaUnavailable, log_deduplicated
+from consumers.metrics import ConsumerMetrics
 from ums_find.store import DatabaseUnavailable, ProjectionStore, StalePosition
+
+__all__ = ["Projector", "RetryBudgetExceeded"]
 
 log = logging.getLogger(__name__)
 
-
-class RetryBudgetExceeded(Exception):
-    """A fault outlasted the configured bound; restart from the checkpoint."""
-
-
-class Backoff:
-    """Exponential backoff with full jitter, and the bound past which we give up."""
-
-    def __init__(self, limit_s: float, base_s: float = 0.1, cap_s: float = 5.0) -> None:
-        self._limit_s, self._base_s, self._cap_s = limit_s, base_s, cap_s
-        self._started: float | None = None
-        self._attempt = 0
-
-    def next_delay(self, reason: str) -> float:
-        """Seconds to wait before the next try; raise once the fault is too old."""
-        now = time.monotonic()
-        if self._started is None:
-            self._started = now
-            log.warning("pausing: %s", reason)
-        elif now - self._started > self._limit_s:
-            raise RetryBudgetExceeded(f"gave up after {now - self._started:.0f} s: {reason}")
-        self._attempt += 1
-        return random.uniform(0, min(self._cap_s, self._base_s * 2**self._attempt))
-
-    def reset(self) -> None:
-        """The fault is over."""
-        if self._started is not None:
-            log.warning("resuming after %.1f s", time.monotonic() - self._started)
-        self._started, self._attempt = None, 0
+STALL_CHECK_S = 15.0  # idle this long with records waiting: the fetcher is stuck
 
 
 class Projector:
-    """Keeps one view current from one topic, each record's effect applied once."""
+    """Keeps one view current from one topic, each record's effect applied once.
+
+    `positions` holds the partitions whose checkpoints are loaded; `pending` those
+    assigned whose checkpoints are not (yet) readable: they stay paused until they are.
+    """
 
     def __init__(
         self,
@@ -60,14 +47,28 @@ class Projector:
         batch_size: int = 2000,
         batch_wait_s: float = 0.1,
         retry_limit_s: float = 300.0,
+        metrics: ConsumerMetrics | None = None,
     ) -> None:
         self._consumer, self._store, self._dead_letters = consumer, store, dead_letters
         self._topic = topic
         self._batch_size, self._batch_wait_s = batch_size, batch_wait_s
         self._retry_limit_s = retry_limit_s
+        self.metrics = metrics or ConsumerMetrics()
         self.positions: dict[int, int | None] = {}
+        self.pending: set[int] = set()
+        self._refetch: set[int] = set()
         self.applied = 0
+        self.faulted = False
         self.last_turn = time.monotonic()
+        self._stop = threading.Event()
+        self._last_message = time.monotonic()
+
+    def run(self, stop: threading.Event) -> None:
+        """Turn the loop until `stop` is set; the batch in hand is finished (or abandoned) first."""
+        self._stop = stop
+        self.subscribe()
+        while not stop.is_set():
+            self.step()
 
     def subscribe(self) -> None:
         """Join the group; partitions start where their checkpoints say."""
@@ -75,39 +76,68 @@ class Projector:
             [self._topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
         )
 
-    def run(self, stop: threading.Event) -> None:
-        """Turn the loop until `stop` is set; the batch in hand is finished first."""
-        self.subscribe()
-        while not stop.is_set():
-            self.step()
-
     def step(self) -> None:
-        """Poll one batch and apply it."""
-        self.last_turn = time.monotonic()
+        """Load what checkpoints are missing, then poll one batch and apply it."""
+        self._turned()
+        if self.pending:
+            self._load_pending()
         messages = self._consumer.consume(self._batch_size, self._batch_wait_s)
+        self._turned()
+        if messages:
+            self._last_message = time.monotonic()
+        elif time.monotonic() - self._last_message > STALL_CHECK_S:
+            self._unstick()
         self.apply(self._valid(messages))
+        self._observe_positions()
+
+    def _unstick(self) -> None:
+        # After a broker restart librdkafka may leave a partition's fetcher idle although
+        # records wait (librdkafka issue 5153): ask the broker, and re-seek where it lags.
+        self._last_message = time.monotonic()
+        for part, offset in list(self.positions.items()):
+            tp = TopicPartition(self._topic, part)
+            try:
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=2.0, cached=False)
+            except KafkaException:
+                continue
+            offset = low if offset is None else offset
+            if high > offset and not self.faulted:
+                log.warning(
+                    "no records for %.0f s though %s[%d] has %d waiting; re-seeking to %d",
+                    STALL_CHECK_S,
+                    self._topic,
+                    part,
+                    high - offset,
+                    offset,
+                )
+                self._consumer.seek(TopicPartition(self._topic, part, offset))
 
     def apply(self, messages: Sequence[Message]) -> None:
         """Apply a batch, pausing and retrying through faults without moving past it."""
-        if not messages:
-            return
         backoff = Backoff(self._retry_limit_s)
-        while True:
+        while messages:
+            # Re-planned on every try: a rebalance during the wait may have taken partitions.
             batch = plan(messages, self.positions)
+            if not batch.positions:  # nothing of it is ours any more
+                self._recovered(backoff)
+                return
             try:
                 self._write(batch)
-                backoff.reset()
+                self._recovered(backoff)
                 return
             except StalePosition as exc:
                 log.warning("checkpoint moved under us (%s); reloading", exc)
-                self._reposition([p.partition for p in batch.positions])
+                self._recovered(backoff)
+                self._reload([p.partition for p in batch.positions])
                 return
             except (DatabaseUnavailable, KafkaUnavailable) as exc:
-                self._wait(backoff.next_delay(str(exc)))
+                if self._stop.is_set():
+                    log.warning("abandoning the batch to stop (its checkpoint did not move): %s", exc)
+                    return
+                self._retry(backoff, str(exc))
 
     def _write(self, batch: Plan) -> None:
-        if not batch.positions:
-            return
+        started = time.monotonic()
         # Dead letters reach the broker before the checkpoint passes them: a crash
         # in between sends one twice, never loses one.
         self._dead_letters.send(batch.poison)
@@ -115,18 +145,42 @@ class Projector:
         for pos in batch.positions:
             self.positions[pos.partition] = pos.next_offset
         self.applied += batch.records
+        self.metrics.applied.inc(batch.records - len(batch.poison))
+        self.metrics.poison.inc(len(batch.poison))
+        self.metrics.batch_records.observe(batch.records)
+        self.metrics.batch_seconds.observe(time.monotonic() - started)
         self._commit_advisory(batch)
+
+    def _retry(self, backoff: Backoff, reason: str) -> None:
+        delay = backoff.next_delay(reason)
+        self.faulted = True
+        self.metrics.paused.set(1)
+        self.metrics.retries.inc()
+        self._wait(delay)
+
+    def _recovered(self, backoff: Backoff) -> None:
+        backoff.reset()
+        self.faulted = False
+        self.metrics.paused.set(0)
 
     def _wait(self, delay_s: float) -> None:
         # Paused partitions fetch nothing, so memory stays bounded, while polling
         # keeps the group membership alive and serves rebalance callbacks.
-        assignment = self._consumer.assignment()
-        self._consumer.pause(assignment)
         deadline = time.monotonic() + delay_s
-        while (left := deadline - time.monotonic()) > 0:
-            self.last_turn = time.monotonic()
+        while (left := deadline - time.monotonic()) > 0 and not self._stop.is_set():
+            self._consumer.pause(self._consumer.assignment())
+            self._turned()
             self._consumer.poll(min(left, 0.5))
-        self._consumer.resume(self._consumer.assignment())
+        self._resume_loaded()
+
+    def _resume_loaded(self) -> None:
+        loaded = [tp for tp in self._consumer.assignment() if tp.partition in self.positions]
+        if loaded:
+            self._consumer.resume(loaded)
+
+    def _turned(self) -> None:
+        self.last_turn = time.monotonic()
+        self.metrics.last_turn.set_to_current_time()
 
     def _commit_advisory(self, batch: Plan) -> None:
         offsets = [TopicPartition(self._topic, p.partition, p.next_offset) for p in batch.positions]
@@ -142,48 +196,89 @@ class Projector:
             if err is None:
                 good.append(msg)
             elif err.code() != KafkaError._PARTITION_EOF:
-                log.warning("consume error: %s", err)
+                log_deduplicated(log, f"consume error: {err}")
                 if err.fatal():
                     raise KafkaUnavailable(str(err))
         return good
 
-    def _load(self, partitions: list[int]) -> dict[int, int | None]:
-        backoff = Backoff(self._retry_limit_s)
-        while True:
-            try:
-                loaded = self._store.load_positions(partitions)
-                backoff.reset()
-                return loaded
-            except DatabaseUnavailable as exc:
-                time.sleep(backoff.next_delay(str(exc)))
+    def _observe_positions(self) -> None:
+        highs: dict[int, int] = {}
+        for part in self.positions:
+            _low, high = self._consumer.get_watermark_offsets(TopicPartition(self._topic, part), cached=True)
+            if high is not None and high >= 0:
+                highs[part] = high
+        self.metrics.positions(self.positions, highs)
+
+    # ---- checkpoints and rebalances ----------------------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        stored = self._load([tp.partition for tp in partitions])
+        parts = [tp.partition for tp in partitions]
+        try:
+            stored = self._store.load_positions(parts)
+        except DatabaseUnavailable as exc:
+            # Retrying here would block the poll thread (and the group's heartbeat of progress):
+            # start paused and let the loop load them, polling between tries.
+            log.warning("assigned %s; checkpoints unreadable (%s): paused until loaded", parts, exc)
+            consumer.assign(partitions)
+            consumer.pause(partitions)
+            self.pending.update(parts)
+            return
         for tp in partitions:
             offset = stored[tp.partition]
             tp.offset = OFFSET_STORED if offset is None else offset
             self.positions[tp.partition] = offset
-        log.info("assigned %s", {tp.partition: stored[tp.partition] for tp in partitions})
+        log.info("assigned %s", stored)
         consumer.assign(partitions)
+        # librdkafka keeps a partition's pause across unassign and assign: a partition
+        # paused during a retry and handed back to us must fetch again.
+        consumer.resume(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        for tp in partitions:
-            self.positions.pop(tp.partition, None)
-        log.info("revoked %s", [tp.partition for tp in partitions])
+        # Batches are applied synchronously in the loop, so none is in flight here; a batch
+        # held by the retry loop is re-planned without these partitions.
+        parts = [tp.partition for tp in partitions]
+        for part in parts:
+            self.positions.pop(part, None)
+            self.pending.discard(part)
+            self._refetch.discard(part)
+        self.metrics.forget(parts)
+        log.info("revoked %s", parts)
         consumer.unassign()
 
-    def _reposition(self, partitions: list[int]) -> None:
-        stored = self._load(partitions)
+    def _reload(self, partitions: list[int]) -> None:
         for part in partitions:
-            offset = stored[part]
-            self.positions[part] = offset
-            target = OFFSET_BEGINNING if offset is None else offset
-            self._consumer.seek(TopicPartition(self._topic, part, target))
+            self.positions.pop(part, None)
+            self.pending.add(part)
+            self._refetch.add(part)
+        self._consumer.pause([TopicPartition(self._topic, p) for p in partitions])
 
+    def _load_pending(self) -> None:
+        backoff = Backoff(self._retry_limit_s)
+        while self.pending and not self._stop.is_set():
+            parts = sorted(self.pending)
+            try:
+                stored = self._store.load_positions(parts)
+            except DatabaseUnavailable as exc:
+                self._retry(backoff, str(exc))
+                continue
+            self._recovered(backoff)
+            self._start(parts, stored)
 
-def run_until_signalled(projector: Projector, stop: threading.Event, on_exit: Callable[[], None]) -> None:
-    """Run the loop, then release the clients whatever happened."""
-    try:
-        projector.run(stop)
-    finally:
-        on_exit()
+    def _start(self, parts: list[int], stored: dict[int, int | None]) -> None:
+        started = {}
+        for part in parts:
+            if part not in self.pending:  # revoked while we waited
+                continue
+            self.pending.discard(part)
+            self.positions[part] = stored[part]
+            started[part] = stored[part]
+            # No checkpoint: a freshly assigned partition starts at the group's offset (or the
+            # earliest); one that was already fetching must start over from the beginning.
+            target = stored[part]
+            if target is None and part in self._refetch:
+                target = OFFSET_BEGINNING
+            self._refetch.discard(part)
+            if target is not None:
+                self._consumer.seek(TopicPartition(self._topic, part, target))
+        log.info("checkpoints loaded %s", started)
+        self._resume_loaded()

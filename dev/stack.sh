@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # Local development stack: MariaDB on 127.0.0.1:3306 and a single-node Kafka
 # (KRaft) on 127.0.0.1:9092, without Docker or systemd. State lives in
-# <repo>/.run/. Run without arguments for the subcommands.
+# <repo>/.run/. Run without arguments for the subcommands. A second, private
+# stack runs beside it with STACK_DIR, STACK_DB_PORT, STACK_KAFKA_PORT and
+# STACK_CONTROLLER_PORT set (STACK_KAFKA_LIBS reuses fetched jars, STACK_KAFKA_HEAP
+# sizes the broker).
 set -euo pipefail
 
 DEV_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname -- "$DEV_DIR")
-RUN_DIR=$ROOT/.run
+RUN_DIR=${STACK_DIR:-$ROOT/.run}
 PATH=$PATH:/usr/sbin:/sbin # mariadbd lives in /usr/sbin
 
-DB_PORT=3306
+DB_PORT=${STACK_DB_PORT:-3306}
 DB_DIR=$RUN_DIR/mariadb
 DB_PID=$DB_DIR/mariadb.pid
 DB_LOG=$DB_DIR/mariadb.err
 
-KAFKA_PORT=9092
+KAFKA_PORT=${STACK_KAFKA_PORT:-9092}
+CONTROLLER_PORT=${STACK_CONTROLLER_PORT:-9093}
 BOOTSTRAP=127.0.0.1:$KAFKA_PORT
 KAFKA_SRC=$DEV_DIR/kafka
 KAFKA_DIR=$RUN_DIR/kafka
-KAFKA_LIBS=$KAFKA_DIR/libs
+KAFKA_LIBS=${STACK_KAFKA_LIBS:-$KAFKA_DIR/libs}
 KAFKA_PROPS=$KAFKA_DIR/server.properties
 KAFKA_PID=$KAFKA_DIR/kafka.pid
 KAFKA_LOG=$KAFKA_DIR/server.log
@@ -194,9 +198,12 @@ kafka_libs() { # copy the jars with Maven, unless the pom is unchanged
   touch "$KAFKA_LIBS/.stamp"
 }
 
-kafka_config() { # the effective properties, with an absolute log dir
+kafka_config() { # the effective properties, with an absolute log dir and our ports
   mkdir -p "$KAFKA_DIR/data"
-  { cat "$KAFKA_SRC/server.properties"; say "log.dirs=$KAFKA_DIR/data"; } >"$KAFKA_PROPS"
+  {
+    sed -e "s/:9092\b/:$KAFKA_PORT/g" -e "s/:9093\b/:$CONTROLLER_PORT/g" "$KAFKA_SRC/server.properties"
+    say "log.dirs=$KAFKA_DIR/data"
+  } >"$KAFKA_PROPS"
 }
 
 kafka_format() {
@@ -216,7 +223,7 @@ kafka_list_topics() { KAFKA_TOPICS=$(topic_cmd --list 2>/dev/null); }
 launch_kafka() {
   kafka_config
   kafka_format
-  launch "$KAFKA_PID" "$KAFKA_DIR/kafka.out" java -Xms256m -Xmx1g \
+  launch "$KAFKA_PID" "$KAFKA_DIR/kafka.out" java -Xms256m -Xmx"${STACK_KAFKA_HEAP:-1g}" \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_SRC/log4j2.properties" \
     -Dums.log.file="$KAFKA_LOG" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS"

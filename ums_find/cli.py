@@ -61,16 +61,18 @@ def migrate() -> None:
 def consume() -> None:
     """Keep the view current from the topic until SIGTERM or SIGINT."""
     from consumers.kafka import KafkaUnavailable
-    from consumers.run import run_projection
+    from consumers.run import exit_after_signal, run_projection
     from consumers.topics import ensure_topics
 
     settings = load_settings()
+    stop = stop_on_signals()
+    exit_after_signal(stop, settings.shutdown_s)
     try:
         ensure_topics(settings)
     except KafkaUnavailable as exc:
         # The consumer waits for the broker by itself; the topics can be made later.
         logging.getLogger(__name__).warning("%s", exc)
-    sys.exit(run_projection(settings, stop_on_signals()))
+    sys.exit(run_projection(settings, stop))
 
 
 @main.command()
@@ -110,8 +112,7 @@ def publish(
     if count is None and (name is None or phone is None):
         raise click.UsageError("give --name and --phone, or --random COUNT")
     settings = load_settings()
-    # Java's default partitioner (murmur2), as AddService's producer uses: the API maps names the same way.
-    producer = Producer(producer_config(settings, partitioner="murmur2_random"))
+    producer = Producer(producer_config(settings))
     try:
         ensure_topics(settings)
         if count is not None:
@@ -138,3 +139,79 @@ def replay(verify: bool, drop_old: bool, force: bool) -> None:
     sys.exit(
         run_replay(load_settings(), verify=verify, drop_old=drop_old, force=force, stop=stop_on_signals())
     )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(as_json: bool) -> None:
+    """Per partition the checkpoint, the high watermark and the lag; the DLQ depth; the row count."""
+    import json
+
+    from confluent_kafka import KafkaException
+
+    from consumers.status import gather, render
+    from ums_find.store import DatabaseUnavailable
+
+    try:
+        found = gather(load_settings())
+    except (KafkaException, LookupError, DatabaseUnavailable) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(found.as_json(), indent=2) if as_json else render(found))
+
+
+@main.group()
+def dlq() -> None:
+    """The dead-letter topic: list and re-publish poison records."""
+
+
+@dlq.command("show")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+def dlq_show(as_json: bool) -> None:
+    """List dead letters: their position, the original position, the reason and the key."""
+    import json
+
+    from consumers.dlq import read_dead_letters
+
+    for letter in _dead_letters(read_dead_letters):
+        key = None if letter.key is None else letter.key.decode("utf-8", "replace")
+        if as_json:
+            fields = {"position": letter.position, "original": letter.original, "reason": letter.reason}
+            click.echo(json.dumps({**fields, "key": key}))
+        else:
+            click.echo(f"{letter.position}\toriginal {letter.original}\t{letter.reason}\tkey {key!r}")
+
+
+@dlq.command("redrive")
+@click.option("--original", "originals", multiple=True, help="Original position P:O (repeatable).")
+@click.option("--all", "everything", is_flag=True, help="Every dead letter.")
+def dlq_redrive(originals: tuple[str, ...], everything: bool) -> None:
+    """Re-publish dead letters, chosen by their original position, to the main topic."""
+    from confluent_kafka import Producer
+
+    from consumers.dlq import read_dead_letters, redrive
+    from consumers.kafka import KafkaUnavailable, producer_config
+
+    if not originals and not everything:
+        raise click.UsageError("give --original P:O (repeatable) or --all")
+    letters = _dead_letters(read_dead_letters)
+    chosen = letters if everything else [d for d in letters if d.original in set(originals)]
+    missing = set(originals) - {d.original for d in letters}
+    if missing:
+        raise click.ClickException(f"no dead letter from {', '.join(sorted(missing))}")
+    settings = load_settings()
+    try:
+        count = redrive(Producer(producer_config(settings)), settings.topic, chosen)
+    except KafkaUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"redrove {count} records to {settings.topic}")
+
+
+def _dead_letters(read: Any) -> list[Any]:
+    from confluent_kafka import KafkaException
+
+    from consumers.kafka import KafkaUnavailable
+
+    try:
+        return list(read(load_settings()))
+    except (KafkaException, KafkaUnavailable, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None

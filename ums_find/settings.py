@@ -102,6 +102,11 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "mysql_account_host": ("UMS_MYSQL_ACCOUNT_HOST", "%", _matching(_HOST_PATTERN, "account host")),
     "replay_batch_size": ("UMS_REPLAY_BATCH_SIZE", "10000", _integer(1, 100_000)),
     "replay_lock_s": ("UMS_REPLAY_LOCK_S", "5", _number(0.1, 600.0)),
+    "consumer_http_port": ("UMS_CONSUMER_HTTP_PORT", "8081", _integer(0, 65535)),
+    "consumer_stall_s": ("UMS_CONSUMER_STALL_S", "60", _number(1.0, 3_600.0)),
+    "db_lock_timeout_s": ("UMS_DB_LOCK_TIMEOUT_S", "10", _integer(0, 3_600)),
+    "kafka_session_timeout_s": ("UMS_KAFKA_SESSION_TIMEOUT_S", "45", _number(1.0, 3_600.0)),
+    "group_instance_id": ("UMS_GROUP_INSTANCE_ID", "", str.strip),
 }
 
 
@@ -140,6 +145,11 @@ class Settings:
     mysql_account_host: str
     replay_batch_size: int
     replay_lock_s: float
+    consumer_http_port: int
+    consumer_stall_s: float
+    db_lock_timeout_s: int
+    kafka_session_timeout_s: float
+    group_instance_id: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -96,3 +96,23 @@ def test_reader_finds_names_case_blind_and_reconnects(store: ProjectionStore, da
     assert reader.fetch("Nobody000") is None
     kill_connections(database)
     assert reader.fetch("Krishna/Mohan") is not None
+
+
+def test_a_held_writer_lock_holds_the_batch_back_as_a_transient_fault(database: Settings) -> None:
+    from dataclasses import replace
+
+    from ums_find.store import DatabaseUnavailable, connect
+    from ums_find.store.projection import writer_lock_name
+
+    store = ProjectionStore(replace(database, db_lock_timeout_s=0), "tests", "topic-a")
+    holder = connect(database)
+    cursor = holder.cursor()
+    cursor.execute("SELECT GET_LOCK(%s, 1)", (writer_lock_name(database, "ums_users"),))
+    assert cursor.fetchall() == [(1,)]
+    with pytest.raises(DatabaseUnavailable, match="writer lock"):
+        store.apply([put("KrishnaMohan")], [Position(0, None, 1)])
+    assert store.load_positions([0]) == {0: None}
+    holder.close()  # a session's end frees its locks
+    store.apply([put("KrishnaMohan")], [Position(0, None, 1)])
+    assert store.load_positions([0]) == {0: 1}
+    store.close()

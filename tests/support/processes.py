@@ -38,6 +38,8 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
             "UMS_GROUP_ID": settings.group_id,
             "UMS_CONSUMER_NAME": settings.consumer_name,
             "UMS_HTTP_HOST": "127.0.0.1",
+            # Concurrent consumers would fight over one probe port: tests that want it give one.
+            "UMS_CONSUMER_HTTP_PORT": "0",
         }
     )
     env.update(extra)

@@ -5,38 +5,23 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import mysql.connector
+
 from ums_find.domain import Name, User
 from ums_find.settings import Settings
-from ums_find.store.connection import DatabaseUnavailable, Tables, close_quietly, connect, translate_errors
+from ums_find.store.connection import (
+    DatabaseUnavailable,
+    Tables,
+    close_quietly,
+    connect,
+    translate_errors,
+)
 
 log = logging.getLogger(__name__)
-
-WRITER_LOCK_TIMEOUT_S = 30
-
-
-def writer_lock_name(database: str, table: str) -> str:
-    """The MySQL named lock every writer of one view table holds around each batch."""
-    name = f"ums-find:{database}:{table}"
-    # MySQL refuses lock names longer than 64 characters.
-    return name if len(name) <= 64 else "ums-find:" + hashlib.sha1(name.encode()).hexdigest()
-
-
-@contextmanager
-def named_lock(cur: Any, name: str, timeout_s: float) -> Iterator[None]:
-    """Hold a MySQL named lock for the block; DatabaseUnavailable if it stays taken."""
-    cur.execute("SELECT GET_LOCK(%s, %s)", (name, timeout_s))
-    if cur.fetchall()[0][0] != 1:
-        raise DatabaseUnavailable(f"lock {name!r} still taken after {timeout_s} s")
-    try:
-        yield
-    finally:
-        cur.execute("SELECT RELEASE_LOCK(%s)", (name,))
-        cur.fetchall()
 
 
 @dataclass(frozen=True)
@@ -60,6 +45,17 @@ class StalePosition(Exception):
     """The stored checkpoint is not the one this writer expected: another wrote it."""
 
 
+def writer_lock_name(settings_or_db: Settings | str, table: str) -> str:
+    """The MySQL named lock a live writer of `table` holds around each batch transaction.
+
+    Whoever must keep that writer from committing for a moment (a table swap) takes it too.
+    """
+    database = settings_or_db if isinstance(settings_or_db, str) else settings_or_db.mysql_database
+    name = f"ums-find:{database}:{table}"
+    # MySQL refuses lock names longer than 64 characters.
+    return name if len(name) <= 64 else "ums-find:" + hashlib.sha256(name.encode()).hexdigest()[:55]
+
+
 def collapse(changes: Iterable[Change]) -> list[Change]:
     """Keep each name's last change, in the order of those last changes."""
     last: dict[str, Change] = {}
@@ -75,15 +71,18 @@ def split_by_collation(changes: Sequence[Change]) -> tuple[list[Change], list[Ch
     Different spellings of one name (case, accents) must apply in their order; the
     bulk statements do not keep order between upserts and deletes.
     """
-    folds = [change.name.fold for change in changes]
+    folds = [_fold(change.name) for change in changes]
     spellings: dict[str, set[str]] = defaultdict(set)
     for change, fold in zip(changes, folds, strict=True):
         spellings[fold].add(change.name.value)
-    bulk: list[Change] = []
-    ordered: list[Change] = []
-    for change, fold in zip(changes, folds, strict=True):
-        (ordered if len(spellings[fold]) > 1 else bulk).append(change)
+    ordered = [c for c, f in zip(changes, folds, strict=True) if len(spellings[f]) > 1]
+    bulk = [c for c, f in zip(changes, folds, strict=True) if len(spellings[f]) == 1]
     return bulk, ordered
+
+
+def _fold(name: Name) -> str:
+    # The hot path: an ASCII name has nothing to decompose, so lower-casing is its fold.
+    return name.value.lower() if name.value.isascii() else name.fold
 
 
 def _row(user: User) -> tuple[str, int, Any]:
@@ -99,6 +98,8 @@ class ProjectionStore:
         self._topic = topic
         self.tables = tables
         self._conn: Any = None
+        self._lock = writer_lock_name(settings, tables.view)
+        self._drop = False
 
     def close(self) -> None:
         """Drop the connection."""
@@ -119,9 +120,31 @@ class ProjectionStore:
             result[int(part)] = int(offset)
         return result
 
+    def count_rows(self) -> int:
+        """How many users the view holds."""
+        rows = self._run(lambda cur: _fetch(cur, f"SELECT COUNT(*) FROM `{self.tables.view}`", []))
+        return int(rows[0][0])
+
     def apply(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
-        """Write the changes and advance the checkpoints, all or nothing."""
-        self._run(lambda cur: self._transaction(cur, changes, positions))
+        """Write the changes and advance the checkpoints, all or nothing, under the writer lock."""
+        self._run(lambda cur: self._locked(cur, changes, positions))
+
+    def _locked(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
+        cur.execute("SELECT GET_LOCK(%s, %s)", (self._lock, self._settings.db_lock_timeout_s))
+        (got,) = cur.fetchone()
+        if got != 1:
+            raise DatabaseUnavailable(f"writer lock {self._lock} held elsewhere")
+        try:
+            self._transaction(cur, changes, positions)
+        finally:
+            self._release(cur)
+
+    def _release(self, cur: Any) -> None:
+        try:
+            cur.execute("DO RELEASE_LOCK(%s)", (self._lock,))
+        except Exception:  # the session's end drops the lock: end it
+            log.debug("releasing the writer lock failed; dropping the connection", exc_info=True)
+            self._drop = True
 
     def _run(self, work: Any) -> Any:
         try:
@@ -132,18 +155,16 @@ class ProjectionStore:
                 try:
                     return work(cursor)
                 finally:
-                    cursor.close()
+                    close_quietly(cursor)
         except BaseException:
             self.close()
             raise
+        finally:
+            if self._drop:
+                self._drop = False
+                self.close()
 
     def _transaction(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
-        # The lock lets a rebuild hold every writer of this view still while it swaps tables.
-        lock = writer_lock_name(self._settings.mysql_database, self.tables.view)
-        with named_lock(cur, lock, WRITER_LOCK_TIMEOUT_S):
-            self._locked_transaction(cur, changes, positions)
-
-    def _locked_transaction(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
         self._conn.start_transaction()
         try:
             self._check_positions(cur, positions)
@@ -152,19 +173,41 @@ class ProjectionStore:
             for change in ordered:
                 self._write_bulk(cur, [change])
             self._store_positions(cur, positions)
-            self._conn.commit()
+            self._commit()
         except BaseException:
-            self._conn.rollback()
+            self._rollback()
             raise
 
+    def _commit(self) -> None:
+        try:
+            self._conn.commit()
+        except mysql.connector.Error:
+            raise
+        except Exception as exc:
+            # The C extension raises its own error type from commit. Whether a commit whose
+            # answer was lost took effect shows on the next batch: a moved checkpoint.
+            raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+
+    def _rollback(self) -> None:
+        # On a killed connection rollback raises too (the C extension's own error type):
+        # the original error is the one to report, and the dead session is dropped.
+        try:
+            self._conn.rollback()
+        except Exception:  # the session's end rolls back
+            log.debug("rollback failed; dropping the connection", exc_info=True)
+            self._drop = True
+
     def _check_positions(self, cur: Any, positions: Sequence[Position]) -> None:
+        if not positions:
+            return
+        parts = sorted(p.partition for p in positions)
         sql = (
-            f"SELECT next_offset FROM `{self.tables.checkpoints}` "
-            "WHERE consumer = %s AND topic = %s AND part = %s FOR UPDATE"
+            f"SELECT part, next_offset FROM `{self.tables.checkpoints}` WHERE consumer = %s "
+            f"AND topic = %s AND part IN ({', '.join(['%s'] * len(parts))}) FOR UPDATE"
         )
-        for pos in sorted(positions, key=lambda p: p.partition):
-            rows = _fetch(cur, sql, [self._consumer, self._topic, pos.partition])
-            stored = int(rows[0][0]) if rows else None
+        found = {int(p): int(o) for p, o in _fetch(cur, sql, [self._consumer, self._topic, *parts])}
+        for pos in positions:
+            stored = found.get(pos.partition)
             if stored != pos.expected:
                 raise StalePosition(
                     f"{self._topic}[{pos.partition}]: checkpoint is {stored}, expected {pos.expected}"

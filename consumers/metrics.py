@@ -1,0 +1,62 @@
+"""The consumer's Prometheus metrics, in a registry of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_SIZES = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000)
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class ConsumerMetrics:
+    """Counters of records, batch histograms, per-partition positions and the fault state."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        reg = self.registry
+        self.applied = Counter(
+            "ums_consumer_records_applied", "Valid records applied to the view", registry=reg
+        )
+        self.poison = Counter(
+            "ums_consumer_poison_records", "Records sent to the dead-letter topic", registry=reg
+        )
+        self.batch_records = Histogram(
+            "ums_consumer_batch_records", "Records per applied batch", buckets=_SIZES, registry=reg
+        )
+        self.batch_seconds = Histogram(
+            "ums_consumer_batch_seconds",
+            "Time to dead-letter and apply a batch",
+            buckets=_SECONDS,
+            registry=reg,
+        )
+        self.retries = Counter("ums_consumer_retries", "Retries of a database or broker fault", registry=reg)
+        self.paused = Gauge(
+            "ums_consumer_paused", "1 while a fault is retried with fetching paused", registry=reg
+        )
+        self.checkpoint = Gauge(
+            "ums_consumer_checkpoint", "Stored next offset per partition", ["partition"], registry=reg
+        )
+        self.lag = Gauge(
+            "ums_consumer_lag", "High watermark minus checkpoint per partition", ["partition"], registry=reg
+        )
+        self.last_turn = Gauge(
+            "ums_consumer_last_poll_timestamp_seconds", "When the poll loop last turned", registry=reg
+        )
+
+    def positions(self, checkpoints: Mapping[int, int | None], highs: Mapping[int, int]) -> None:
+        """Record each owned partition's checkpoint and, where the high watermark is known, its lag."""
+        for part, offset in checkpoints.items():
+            self.checkpoint.labels(str(part)).set(offset or 0)
+            if part in highs:
+                self.lag.labels(str(part)).set(max(0, highs[part] - (offset or 0)))
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Partitions this process no longer owns."""
+        for part in partitions:
+            for gauge in (self.checkpoint, self.lag):
+                try:
+                    gauge.remove(str(part))
+                except KeyError:
+                    pass
