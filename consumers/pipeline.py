@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from consumers.projector import Backoff
 from ums_find.settings import Settings
 from ums_find.store import Change, DatabaseUnavailable, Position, Tables
-from ums_find.store.bulk import BulkProjectionStore
+from ums_find.store.projection import ProjectionStore
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class WriterFailed(Exception):
     """A queued batch could not be written; the replay cannot go on."""
 
 
-class PipelinedStore(BulkProjectionStore):
+class PipelinedStore(ProjectionStore):
     """Queues each batch for a writer thread, which applies them in order, retrying faults.
 
     Only for a writer nobody else writes beside (a side table): a batch counts as written

@@ -81,7 +81,7 @@ class Projector:
         self._turned()
         if self.pending:
             self._load_pending()
-        messages = self._consumer.consume(self._batch_size, self._batch_wait_s)
+        messages = self._poll_batch()
         self._turned()
         if messages:
             self._last_message = time.monotonic()
@@ -89,6 +89,14 @@ class Projector:
             self._unstick()
         self.apply(self._valid(messages))
         self._observe_positions()
+
+    def _poll_batch(self) -> list[Message]:
+        # Waiting for a full batch would hold every record back by the whole wait at low
+        # rates: wait only for the first record, then take what has arrived meanwhile.
+        messages = list(self._consumer.consume(1, self._batch_wait_s))
+        if messages and self._batch_size > 1:
+            messages += self._consumer.consume(self._batch_size - 1, 0)
+        return messages
 
     def _unstick(self) -> None:
         # After a broker restart librdkafka may leave a partition's fetcher idle although

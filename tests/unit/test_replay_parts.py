@@ -12,9 +12,8 @@ from consumers.progress import Progress, bar, describe
 from consumers.replay_report import ReplayRefused, Summary, check_complete
 from consumers.side import Extent
 from ums_find.domain import Name, PhoneNumber, User
-from ums_find.store.bulk import row_literal
 from ums_find.store.compare import Differences
-from ums_find.store.projection import writer_lock_name
+from ums_find.store.projection import row_literal, writer_lock_name
 from ums_find.store.rebuild import replay_lock_name
 
 
