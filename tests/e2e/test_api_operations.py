@@ -10,14 +10,12 @@ import subprocess
 import sys
 import threading
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.consumer import next_offsets, wait_for_offsets, wait_until
 from tests.support.kafka import produce
 from tests.support.mysql import query, view_rows
-from tests.support.processes import api_server, cli, free_port, http, output, process
+from tests.support.processes import api_process, api_server, cli, http, output, process
 from ums_find.settings import Settings
 
 ST = str(Path(sys.executable).with_name("st"))
@@ -130,23 +128,6 @@ def test_hostile_input_never_gives_a_5xx_and_never_changes_data(database: Settin
     assert [t for (t,) in query(database, "SHOW TABLES")] == ["ums_checkpoints", "ums_users"]
 
 
-@contextmanager
-def served(settings: Settings, **extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = free_port()
-    with process(settings, "serve", UMS_HTTP_PORT=str(port), **extra) as proc:
-        base = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            assert proc.poll() is None, output(proc)
-            try:
-                return http(base + "/healthz", timeout_s=1)[0] == 200
-            except OSError:
-                return False
-
-        wait_until(up, 30, "the API to answer")
-        yield proc, base
-
-
 def test_sigterm_finishes_every_request_in_flight_then_exits(database: Settings) -> None:
     query(database, "INSERT INTO ums_users VALUES ('KrishnaMohan', 9876543210, '2022-03-01 10:00:00')")
     answers: list[tuple[int, dict[str, str], bytes]] = []
@@ -171,7 +152,7 @@ def test_sigterm_finishes_every_request_in_flight_then_exits(database: Settings)
                 return
             fast.append(status if body.endswith(b"}") else -1)
 
-    with served(database, UMS_AFTER_WAIT_S="3", UMS_SHUTDOWN_S="20") as (proc, base):
+    with api_process(database, UMS_AFTER_WAIT_S="3", UMS_SHUTDOWN_S="20") as (proc, base):
         threads = [threading.Thread(target=slow, args=(base,)) for _ in range(4)]
         threads += [threading.Thread(target=load, args=(base,)) for _ in range(2)]
         for thread in threads:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from tests.support.consumer import wait_until
-from tests.support.processes import free_port, get_json, http, output, process
+from tests.support.processes import api_process, get_json
 from ums_find.settings import Settings
 
 
@@ -29,22 +28,9 @@ def alive(pid: int) -> bool:
         return False
 
 
-@contextmanager
-def two_workers(settings: Settings) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def two_workers(settings: Settings) -> AbstractContextManager[tuple[subprocess.Popen[str], str]]:
     """`ums-find serve` with UMS_HTTP_WORKERS=2, once it answers."""
-    port = free_port()
-    with process(settings, "serve", UMS_HTTP_WORKERS="2", UMS_HTTP_PORT=str(port)) as proc:
-        base = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            assert proc.poll() is None, f"serve exited: {output(proc)}"
-            try:
-                return http(base + "/healthz", timeout_s=1)[0] == 200
-            except OSError:
-                return False
-
-        wait_until(up, 30, "the API to answer")
-        yield proc, base
+    return api_process(settings, UMS_HTTP_WORKERS="2")
 
 
 def test_workers_answer_and_stop_with_the_parent(database: Settings) -> None:

@@ -123,8 +123,8 @@ def get_json(url: str) -> tuple[int, Any]:
 
 
 @contextmanager
-def api_server(settings: Settings, **extra: str) -> Iterator[str]:
-    """`ums-find serve` on a free port; yields its base URL once it answers."""
+def api_process(settings: Settings, **extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`ums-find serve` on a free port; yields the process and its base URL once it answers."""
     port = free_port()
     with process(settings, "serve", UMS_HTTP_PORT=str(port), **extra) as proc:
         base = f"http://127.0.0.1:{port}"
@@ -137,4 +137,11 @@ def api_server(settings: Settings, **extra: str) -> Iterator[str]:
                 return False
 
         wait_until(up, 30, "the API to answer")
+        yield proc, base
+
+
+@contextmanager
+def api_server(settings: Settings, **extra: str) -> Iterator[str]:
+    """`ums-find serve` on a free port; yields its base URL once it answers."""
+    with api_process(settings, **extra) as (_proc, base):
         yield base
