@@ -64,22 +64,7 @@ def base_settings(**overrides: Any) -> Settings:
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that gives a process these settings."""
-    env = dict(os.environ)
-    env.update(
-        UMS_MYSQL_HOST=settings.mysql_host,
-        UMS_MYSQL_PORT=str(settings.mysql_port),
-        UMS_MYSQL_USER=settings.mysql_user,
-        UMS_MYSQL_PASSWORD=settings.mysql_password,
-        UMS_MYSQL_DATABASE=settings.mysql_database,
-        UMS_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
-        UMS_TOPIC=settings.topic,
-        UMS_DLQ_TOPIC=settings.dlq_topic,
-        UMS_GROUP_ID=settings.group_id,
-        UMS_CONSUMER_NAME=settings.consumer_name,
-        UMS_HTTP_HOST="127.0.0.1",
-        UMS_HTTP_PORT=str(settings.http_port),
-        UMS_LOG_LEVEL="WARNING",
-    )
+    env = {**os.environ, **settings.as_env(), "UMS_HTTP_HOST": "127.0.0.1", "UMS_LOG_LEVEL": "WARNING"}
     env.update(extra)
     return env
 

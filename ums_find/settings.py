@@ -151,6 +151,14 @@ class Settings:
     kafka_session_timeout_s: float
     group_instance_id: str
 
+    def as_env(self) -> dict[str, str]:
+        """The `UMS_*` variables that give these settings (for starting another process)."""
+        env = {var: str(getattr(self, name)) for name, (var, _, _) in _SPEC.items()}
+        env["UMS_MYSQL_PASSWORD"] = self.mysql_password
+        env["UMS_API_MYSQL_PASSWORD"] = self.api_mysql_password
+        env["UMS_WRITER_MYSQL_PASSWORD"] = self.writer_mysql_password
+        return env
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read every setting from `env` (the process environment by default)."""

@@ -24,24 +24,9 @@ UMS_FIND = str(Path(sys.executable).with_name("ums-find"))
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The process environment that gives these settings."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "UMS_MYSQL_HOST": settings.mysql_host,
-            "UMS_MYSQL_PORT": str(settings.mysql_port),
-            "UMS_MYSQL_USER": settings.mysql_user,
-            "UMS_MYSQL_PASSWORD": settings.mysql_password,
-            "UMS_MYSQL_DATABASE": settings.mysql_database,
-            "UMS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "UMS_TOPIC": settings.topic,
-            "UMS_DLQ_TOPIC": settings.dlq_topic,
-            "UMS_GROUP_ID": settings.group_id,
-            "UMS_CONSUMER_NAME": settings.consumer_name,
-            "UMS_HTTP_HOST": "127.0.0.1",
-            # Concurrent consumers would fight over one probe port: tests that want it give one.
-            "UMS_CONSUMER_HTTP_PORT": "0",
-        }
-    )
+    env = {**os.environ, **settings.as_env(), "UMS_HTTP_HOST": "127.0.0.1"}
+    # Concurrent consumers would fight over one probe port: tests that want it give one.
+    env["UMS_CONSUMER_HTTP_PORT"] = "0"
     env.update(extra)
     return env
 

@@ -72,3 +72,15 @@ def test_http_workers_default_to_one_and_are_bounded() -> None:
     assert Settings.from_env({"UMS_HTTP_WORKERS": "4"}).http_workers == 4
     with pytest.raises(SettingsError, match="UMS_HTTP_WORKERS"):
         Settings.from_env({"UMS_HTTP_WORKERS": "0"})
+
+
+def test_as_env_gives_the_same_settings_back() -> None:
+    settings = Settings.from_env(
+        {
+            "UMS_MYSQL_PASSWORD": "s3cret",
+            "UMS_BATCH_WAIT_S": "0.25",
+            "UMS_TOPIC": "other",
+            "UMS_HTTP_PORT": "9000",
+        }
+    )
+    assert Settings.from_env(settings.as_env()) == settings
