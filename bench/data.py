@@ -7,7 +7,6 @@ import random
 import string
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +47,7 @@ def encode(row: Row) -> bytes:
 @contextmanager
 def private_database(settings: Settings, name: str) -> Iterator[Settings]:
     """A migrated database of this run's own, dropped at the end."""
-    own = replace(settings, mysql_database=name)
+    own = settings.override(mysql_database=name)
     migrate(own)
     try:
         yield own
@@ -93,18 +92,18 @@ def load_users(settings: Settings, rows: Sequence[Row]) -> None:
 @contextmanager
 def private_topic(settings: Settings, name: str, partitions: int = 3) -> Iterator[Settings]:
     """A compacted topic and its DLQ of this run's own, deleted at the end."""
-    own = replace(settings, topic=name, dlq_topic=f"{name}.dlq")
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    own = settings.override(topic=name, dlq_topic=f"{name}.dlq")
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap})
     topics = [
-        NewTopic(own.topic, partitions, 1, config={"cleanup.policy": "compact"}),
-        NewTopic(own.dlq_topic, 1, 1, config={"retention.ms": "-1"}),
+        NewTopic(own.kafka.topic, partitions, 1, config={"cleanup.policy": "compact"}),
+        NewTopic(own.kafka.dlq_topic, 1, 1, config={"retention.ms": "-1"}),
     ]
     for future in admin.create_topics(topics, operation_timeout=30).values():
         future.result(timeout=60)
     try:
         yield own
     finally:
-        for future in admin.delete_topics([own.topic, own.dlq_topic]).values():
+        for future in admin.delete_topics([own.kafka.topic, own.kafka.dlq_topic]).values():
             try:
                 future.result(timeout=30)
             except Exception:  # noqa: BLE001 - a leftover topic harms nobody
@@ -115,7 +114,7 @@ def fast_producer(settings: Settings) -> Producer:
     """A producer tuned for bulk loading: big batches, some linger."""
     return Producer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            "bootstrap.servers": settings.kafka.bootstrap,
             "acks": "all",
             "linger.ms": 50,
             "batch.size": 1_000_000,
@@ -146,14 +145,14 @@ def publish(settings: Settings, topic: str, items: Sequence[tuple[bytes, bytes]]
 
 def publish_users(settings: Settings, rows: Sequence[Row]) -> None:
     """The users as AddService records, keyed by name."""
-    publish(settings, settings.topic, [(row[0].encode(), encode(row)) for row in rows])
+    publish(settings, settings.kafka.topic, [(row[0].encode(), encode(row)) for row in rows])
 
 
 def end_offsets(settings: Settings, topic: str) -> int:
     """The sum of the topic's high watermarks: how many records it holds."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "bench-watermarks"})
+    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": "bench-watermarks"})
     try:
         meta = consumer.list_topics(topic, timeout=30).topics[topic]
         total = 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +29,14 @@ def run(config: Config, base: Settings, run_id: str, work: Path, procs: list[Pro
         private_topic(base, f"bench-{run_id}-fresh") as topic,
         private_database(base, f"bench_{run_id}_fresh") as db,
     ):
-        own = replace(db, topic=topic.topic, dlq_topic=topic.dlq_topic, http_port=free_port())
-        own = replace(own, group_id=f"bench-{run_id}-f", consumer_name=f"bench-{run_id}-f")
+        own = db.override(topic=topic.kafka.topic, dlq_topic=topic.kafka.dlq_topic, http_port=free_port())
+        own = own.override(group_id=f"bench-{run_id}-f", consumer_name=f"bench-{run_id}-f")
         env = settings_env(own)
         with (
             running([UMS_FIND, "serve"], env, work / "fresh-serve.log", procs, "api:ums-find") as api,
             running([UMS_FIND, "consume"], env, work / "fresh-consume.log", procs, "consumer") as consumer,
         ):
-            wait_http(api, f"http://127.0.0.1:{own.http_port}/readyz")
+            wait_http(api, f"http://127.0.0.1:{own.http.port}/readyz")
             latencies, lost = measure(own, count, config.fresh_rate, consumer)
     return {
         "rate_per_s": config.fresh_rate,
@@ -55,7 +54,7 @@ def measure(settings: Settings, count: int, rate: int, consumer: Process) -> tup
     latencies: list[float] = []
     lost = [0]
     workers = [
-        threading.Thread(target=_watch, args=(settings.http_port, pending, latencies, lost), daemon=True)
+        threading.Thread(target=_watch, args=(settings.http.port, pending, latencies, lost), daemon=True)
         for _ in range(WORKERS)
     ]
     for worker in workers:
@@ -76,7 +75,7 @@ def _warm_up(settings: Settings, consumer: Process) -> None:
     for attempt in range(3):
         _publish_steadily(settings, 1, 1, pending, seed=10_000 + attempt)
         pending.put(None)
-        _watch(settings.http_port, pending, latencies, [0], give_up_s=30)
+        _watch(settings.http.port, pending, latencies, [0], give_up_s=30)
         if latencies:
             return
     raise RuntimeError(f"the consumer applied nothing:\n{consumer.tail()}")
@@ -85,13 +84,13 @@ def _warm_up(settings: Settings, consumer: Process) -> None:
 def _publish_steadily(
     settings: Settings, count: int, rate: int, pending: queue.Queue[tuple[str, float] | None], seed: int = 5
 ) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all", "linger.ms": 0})
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "acks": "all", "linger.ms": 0})
     rows = [(f"f{seed}{row[0]}"[:32], *row[1:]) for row in make_users(count, seed)]
     start = time.monotonic()
     for i, row in enumerate(rows):
         time.sleep(max(0.0, start + i / rate - time.monotonic()))
         sent = time.monotonic()
-        producer.produce(settings.topic, encode(row), row[0].encode())  # type: ignore[arg-type]
+        producer.produce(settings.kafka.topic, encode(row), row[0].encode())  # type: ignore[arg-type]
         producer.poll(0)
         pending.put((row[0], sent))
     producer.flush(30)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,9 @@ def applied(settings: Settings) -> int:
     """How many records the consumer's checkpoints cover."""
     rows = execute(
         settings,
-        f"SELECT COALESCE(SUM(next_offset), 0) FROM `{settings.mysql_database}`.ums_checkpoints "
+        f"SELECT COALESCE(SUM(next_offset), 0) FROM `{settings.mysql.database}`.ums_checkpoints "
         "WHERE consumer = %s AND topic = %s",
-        [settings.consumer_name, settings.topic],
+        [settings.consumer.name, settings.kafka.topic],
     )
     return int(rows[0][0])
 
@@ -34,7 +33,7 @@ def consumer_round(
 ) -> tuple[float, Settings]:
     """Seconds from starting `ums-find consume` until its checkpoints cover every record."""
     with private_database(base, f"bench_{tag}") as db:
-        own = replace(db, group_id=f"bench-{tag}", consumer_name=f"bench-{tag}")
+        own = db.override(group_id=f"bench-{tag}", consumer_name=f"bench-{tag}")
         env = settings_env(own)
         started = time.monotonic()
         with running([UMS_FIND, "consume"], env, work / f"consume-{tag}.log", procs, "consumer") as proc:
@@ -52,14 +51,14 @@ def bare_consume(base: Settings, total: int, tag: str) -> float:
     """Seconds for a plain confluent-kafka loop to receive every record (no decoding, no database)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": base.kafka_bootstrap,
+            "bootstrap.servers": base.kafka.bootstrap,
             "group.id": f"bench-bare-{tag}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
         }
     )
     started = time.monotonic()
-    consumer.subscribe([base.topic])
+    consumer.subscribe([base.kafka.topic])
     seen = 0
     deadline = started + 60 + total / 2000
     try:

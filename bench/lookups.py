@@ -7,7 +7,6 @@ import random
 import subprocess
 import sys
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +66,13 @@ def run(config: Config, db: Settings, users: list[Row], work: Path, procs: list[
     with ExitStack() as stack:
         ports = {}
         for target in TARGETS:
-            settings = replace(db, http_port=free_port())
+            settings = db.override(http_port=free_port())
             env = settings_env(settings, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
             log = work / f"{target}.log"
             proc = stack.enter_context(running(command(target), env, log, procs, f"api:{target}"))
-            wait_http(proc, f"http://127.0.0.1:{settings.http_port}/user/{users[0][0]}")
-            check_answers(target, settings.http_port, users)
-            ports[target] = settings.http_port
+            wait_http(proc, f"http://127.0.0.1:{settings.http.port}/user/{users[0][0]}")
+            check_answers(target, settings.http.port, users)
+            ports[target] = settings.http.port
         for conns in config.concurrency:
             for _ in range(config.rounds):
                 for target in TARGETS:

@@ -11,7 +11,6 @@ import json
 import shutil
 import subprocess
 import time
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,7 +80,7 @@ def envelope(row: Row) -> bytes:
 def configs(work: Path, db: Settings, topic: str, port: int) -> tuple[Path, Path]:
     """The standalone worker's and the connector's properties files."""
     worker = {
-        "bootstrap.servers": db.kafka_bootstrap,
+        "bootstrap.servers": db.kafka.bootstrap,
         "key.converter": "org.apache.kafka.connect.storage.StringConverter",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "true",
@@ -94,9 +93,9 @@ def configs(work: Path, db: Settings, topic: str, port: int) -> tuple[Path, Path
         "connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector",
         "tasks.max": "1",
         "topics": topic,
-        "connection.url": f"jdbc:mysql://{db.mysql_host}:{db.mysql_port}/{db.mysql_database}",
-        "connection.username": db.mysql_user,
-        "connection.password": db.mysql_password,
+        "connection.url": f"jdbc:mysql://{db.mysql.host}:{db.mysql.port}/{db.mysql.database}",
+        "connection.username": db.mysql.user,
+        "connection.password": db.mysql.password.reveal(),
         # Hibernate's own pool: the default (Agroal) is not among the jars we can resolve.
         "connection.provider": f"{_HIBERNATE_POOLS}.DriverManagerConnectionProviderImpl",
         "insert.mode": "upsert",
@@ -125,16 +124,16 @@ def run(config: Config, base: Settings, rows: list[Row], run_id: str, work: Path
         private_topic(base, f"bench-{run_id}-peer") as topic,
         private_database(base, f"bench_{run_id}_peer") as db,
     ):
-        execute(db, VIEW_DDL.format(table=f"{db.mysql_database}`.`peer_users"))
-        publish(topic, topic.topic, [(row[0].encode(), envelope(row)) for row in rows])
-        return _sink(libs, replace(db, topic=topic.topic), len(rows), work)
+        execute(db, VIEW_DDL.format(table=f"{db.mysql.database}`.`peer_users"))
+        publish(topic, topic.kafka.topic, [(row[0].encode(), envelope(row)) for row in rows])
+        return _sink(libs, db.override(topic=topic.kafka.topic), len(rows), work)
 
 
 def _sink(libs: Path, db: Settings, total: int, work: Path) -> dict[str, Any]:
-    worker, connector = configs(work, db, db.topic, free_port())
+    worker, connector = configs(work, db, db.kafka.topic, free_port())
     args = ["java", "-Xmx1g", f"-Dlog4j2.configurationFile={PEER / 'log4j2.properties'}", "-cp", f"{libs}/*"]
     args += ["org.apache.kafka.connect.cli.ConnectStandalone", str(worker), str(connector)]
-    count_sql = f"SELECT COUNT(*) FROM `{db.mysql_database}`.peer_users"
+    count_sql = f"SELECT COUNT(*) FROM `{db.mysql.database}`.peer_users"
     procs: list[Process] = []
     with running(args, {"PATH": "/usr/bin:/bin"}, work / "peer-connect.log", procs, "peer") as proc:
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,13 @@ def run(base: Settings, rows: list[Row], run_id: str, work: Path, procs: list[Pr
         return {"available": False, "reason": "this ums-find has no `replay` command"}
     with private_database(base, f"bench_{run_id}_replay") as db:
         load_users(db, rows)
-        own = replace(
-            db, http_port=free_port(), group_id=f"bench-{run_id}-r", consumer_name=f"bench-{run_id}-r"
+        own = db.override(
+            http_port=free_port(), group_id=f"bench-{run_id}-r", consumer_name=f"bench-{run_id}-r"
         )
         env = settings_env(own)
         with running([UMS_FIND, "serve"], env, work / "replay-serve.log", procs, "api:ums-find") as api:
-            wait_http(api, f"http://127.0.0.1:{own.http_port}/readyz")
-            with LookupLoad(own.http_port, [r[0] for r in rows[:: max(1, len(rows) // 20_000)]]) as load:
+            wait_http(api, f"http://127.0.0.1:{own.http.port}/readyz")
+            with LookupLoad(own.http.port, [r[0] for r in rows[:: max(1, len(rows) // 20_000)]]) as load:
                 seconds, code, proc = _replay(env, work, procs, 300 + len(rows) / 2000)
     result: dict[str, Any] = {"available": True, "seconds": seconds, "exit_code": code, "lookups": load.done}
     result.update(failed_lookups=load.failed, records=len(rows))

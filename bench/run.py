@@ -71,7 +71,7 @@ def measure(config: Config, run_id: str, work: Path, procs: list[Process]) -> di
 def server_settings() -> str:
     """How ums-find and the hello ceiling were served (the tutorial: one process, same threads)."""
     settings = base_settings()
-    return f"{settings.http_threads} waitress threads x {settings.http_workers} process(es)"
+    return f"{settings.http.threads} waitress threads x {settings.http.workers} process(es)"
 
 
 def peak_memory(procs: list[Process]) -> dict[str, float]:

@@ -54,14 +54,18 @@ def read_dead_letters(settings: Settings, timeout_s: float = 30.0) -> list[DeadL
     """Every dead letter now on the topic, in partition and offset order."""
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            "bootstrap.servers": settings.kafka.bootstrap,
             "group.id": "ums-find-dlq",
             "enable.auto.commit": False,
         }
     )
     try:
-        marks = {p: m for p, m in watermarks(consumer, settings.dlq_topic, timeout_s).items() if m[1] > m[0]}
-        consumer.assign([TopicPartition(settings.dlq_topic, p, low) for p, (low, _high) in marks.items()])
+        marks = {
+            p: m for p, m in watermarks(consumer, settings.kafka.dlq_topic, timeout_s).items() if m[1] > m[0]
+        }
+        consumer.assign(
+            [TopicPartition(settings.kafka.dlq_topic, p, low) for p, (low, _high) in marks.items()]
+        )
         found: list[DeadLetter] = []
         left = {p: high for p, (_low, high) in marks.items()}
         deadline = time.monotonic() + timeout_s

@@ -63,7 +63,7 @@ def _log_error(err: KafkaError) -> None:
 def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> dict[str, Any]:
     """A consumer that never commits or stores offsets on its own: the database is the truth."""
     config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_bootstrap,
+        "bootstrap.servers": settings.kafka.bootstrap,
         "group.id": group_id,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
@@ -71,14 +71,14 @@ def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> dict
         "error_cb": _log_error,
         "logger": librdkafka_logger(),
         "queued.max.messages.kbytes": 16384,
-        "session.timeout.ms": round(settings.kafka_session_timeout_s * 1000),
+        "session.timeout.ms": round(settings.kafka.session_timeout_s * 1000),
         # The loop polls at least every few seconds even while it retries a fault; a
         # hung call is what the liveness probe catches, not a reason to linger in the group.
-        "max.poll.interval.ms": max(300_000, round(settings.kafka_session_timeout_s * 1000) + 1),
+        "max.poll.interval.ms": max(300_000, round(settings.kafka.session_timeout_s * 1000) + 1),
     }
-    if settings.group_instance_id:
+    if settings.kafka.group_instance_id:
         # Static membership: a restarted process takes its partitions back without a rebalance.
-        config["group.instance.id"] = settings.group_instance_id
+        config["group.instance.id"] = settings.kafka.group_instance_id
     config.update(overrides)
     return config
 
@@ -90,7 +90,7 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     default (CRC32) would put our own records of a name (publish, redrive) elsewhere.
     """
     config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_bootstrap,
+        "bootstrap.servers": settings.kafka.bootstrap,
         "partitioner": "murmur2_random",
         "acks": "all",
         "enable.idempotence": True,

@@ -34,13 +34,13 @@ class Replay:
 
     def __init__(self, settings: Settings, options: ReplayOptions, stop: threading.Event) -> None:
         self._settings, self._options, self._stop = settings, options, stop
-        self.store = RebuildStore(settings, Projection(settings.consumer_name, settings.topic))
+        self.store = RebuildStore(settings, Projection(settings.consumer.name, settings.kafka.topic))
         self.summary = Summary()
 
     def run(self) -> Summary:
         """Rebuild, then swap (or compare, with --verify); the live view changes only by the swap."""
         started = time.monotonic()
-        if not self.store.lock(replay_lock_name(self._settings.mysql_database)):
+        if not self.store.lock(replay_lock_name(self._settings.mysql.database)):
             raise ReplayRefused("another replay of this database is running")
         try:
             migrate(self._settings)
@@ -82,7 +82,10 @@ class Replay:
             if time.monotonic() - read_at > 0.5:
                 live, read_at = self.store.positions(self.store.live), time.monotonic()
             behind = sum(max(0, live.get(p, 0) - side.reached[p]) for p in side.partitions)
-            if all(side.reached[p] >= ends[p] for p in ends) and behind <= self._settings.replay_batch_size:
+            if (
+                all(side.reached[p] >= ends[p] for p in ends)
+                and behind <= self._settings.consumer.replay_batch_size
+            ):
                 return
 
     def _finish(self, side: SideReader) -> None:
@@ -99,7 +102,8 @@ class Replay:
             finally:
                 self.store.unlock(self.store.writer_lock)
             log.warning(
-                "not caught up within %s s under the lock; trying again", self._settings.replay_lock_s
+                "not caught up within %s s under the lock; trying again",
+                self._settings.consumer.replay_lock_s,
             )
             side.rewind()
         raise ReplayFailed(f"could not catch up with the live consumer in {SWAP_ATTEMPTS} attempts")
@@ -115,7 +119,7 @@ class Replay:
     def _under_writer_lock(self, side: SideReader) -> bool:
         taken = time.monotonic()
         targets = self.store.positions(self.store.live)
-        deadline = taken + self._settings.replay_lock_s
+        deadline = taken + self._settings.consumer.replay_lock_s
         while not _covers(side.reached, targets):
             self._check_stop()
             if time.monotonic() > deadline:
@@ -137,7 +141,7 @@ class Replay:
             if ahead:
                 self.summary.notes.append(f"the live view lags behind the topic on partitions {ahead}")
             return
-        self.store.swap(targets, self._settings.replay_lock_s)
+        self.store.swap(targets, self._settings.consumer.replay_lock_s)
         self.summary.swapped = True
 
     def _compare(self) -> None:

@@ -28,17 +28,17 @@ _WAKEUP: list[socket.socket] = []
 
 def build_projector(settings: Settings) -> tuple[Projector, Consumer, Producer, ProjectionStore]:
     """The live consumer's parts, from the settings."""
-    consumer = Consumer(consumer_config(settings, settings.group_id))
+    consumer = Consumer(consumer_config(settings, settings.kafka.group_id))
     producer = Producer(producer_config(settings))
-    store = ProjectionStore(settings, settings.consumer_name, settings.topic)
+    store = ProjectionStore(settings, settings.consumer.name, settings.kafka.topic)
     projector = Projector(
         consumer,
         store,
-        DeadLetters(producer, settings.dlq_topic, timeout_s=min(10.0, settings.shutdown_s / 2)),
-        settings.topic,
-        batch_size=settings.batch_size,
-        batch_wait_s=settings.batch_wait_s,
-        retry_limit_s=settings.db_retry_max_s,
+        DeadLetters(producer, settings.kafka.dlq_topic, timeout_s=min(10.0, settings.shutdown_s / 2)),
+        settings.kafka.topic,
+        batch_size=settings.consumer.batch_size,
+        batch_wait_s=settings.consumer.batch_wait_s,
+        retry_limit_s=settings.consumer.retry_max_s,
         metrics=ConsumerMetrics(),
     )
     return projector, consumer, producer, store
@@ -48,19 +48,21 @@ def run_projection(settings: Settings, stop: threading.Event) -> int:
     """Consume until stopped; the exit code says whether to restart."""
     projector, consumer, producer, store = build_projector(settings)
     server = None
-    if settings.consumer_http_port:
+    if settings.consumer.http_port:
         try:
             server = health.serve(
-                settings.http_host,
-                settings.consumer_http_port,
+                settings.http.host,
+                settings.consumer.http_port,
                 projector,
-                settings.consumer_stall_s,
+                settings.consumer.stall_s,
                 projector.metrics.registry,
             )
         except OSError as exc:
-            log.error("cannot serve probes on port %d: %s", settings.consumer_http_port, exc)
+            log.error("cannot serve probes on port %d: %s", settings.consumer.http_port, exc)
             return EXIT_PORT
-    log.info("consuming %s as %s (group %s)", settings.topic, settings.consumer_name, settings.group_id)
+    log.info(
+        "consuming %s as %s (group %s)", settings.kafka.topic, settings.consumer.name, settings.kafka.group_id
+    )
     try:
         projector.run(stop)
         return 0

@@ -47,25 +47,25 @@ class Extent:
 
 def topic_extent(settings: Settings, timeout_s: float = 10.0) -> Extent:
     """Look the topic up; KafkaUnavailable if it is missing or the broker does not answer."""
-    consumer = Consumer(consumer_config(settings, f"{settings.group_id}.replay"))
+    consumer = Consumer(consumer_config(settings, f"{settings.kafka.group_id}.replay"))
     try:
         return _extent(settings, consumer, timeout_s)
     except KafkaException as exc:
-        raise KafkaUnavailable(f"topic {settings.topic}: {exc}") from exc
+        raise KafkaUnavailable(f"topic {settings.kafka.topic}: {exc}") from exc
     finally:
         consumer.close()
 
 
 def _extent(settings: Settings, consumer: Consumer, timeout_s: float) -> Extent:
-    topic = consumer.list_topics(settings.topic, timeout=timeout_s).topics.get(settings.topic)
+    topic = consumer.list_topics(settings.kafka.topic, timeout=timeout_s).topics.get(settings.kafka.topic)
     if topic is None or topic.error is not None or not topic.partitions:
-        raise KafkaUnavailable(f"topic {settings.topic}: {topic.error if topic else 'not found'}")
+        raise KafkaUnavailable(f"topic {settings.kafka.topic}: {topic.error if topic else 'not found'}")
     marks = {
-        p: consumer.get_watermark_offsets(TopicPartition(settings.topic, p), timeout=timeout_s)
+        p: consumer.get_watermark_offsets(TopicPartition(settings.kafka.topic, p), timeout=timeout_s)
         for p in sorted(topic.partitions)
     }
-    resource = ConfigResource(ResourceType.TOPIC, settings.topic)
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    resource = ConfigResource(ResourceType.TOPIC, settings.kafka.topic)
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap})
     config = admin.describe_configs([resource])[resource].result(timeout=timeout_s)
     policy = str(config["cleanup.policy"].value)
     return Extent({p: int(m[0]) for p, m in marks.items()}, {p: int(m[1]) for p, m in marks.items()}, policy)
@@ -76,19 +76,19 @@ class SideReader:
 
     def __init__(self, settings: Settings, tables: Tables, partitions: Sequence[int]) -> None:
         overrides = {"enable.partition.eof": True, "queued.max.messages.kbytes": 65536}
-        self.consumer = Consumer(consumer_config(settings, f"{settings.group_id}.replay", **overrides))
+        self.consumer = Consumer(consumer_config(settings, f"{settings.kafka.group_id}.replay", **overrides))
         # The live consumer's name: the swap then hands these checkpoints over as they are.
-        self.store = PipelinedStore(settings, settings.consumer_name, settings.topic, tables)
+        self.store = PipelinedStore(settings, settings.consumer.name, settings.kafka.topic, tables)
         self.poison = PoisonCounter()
         self.projector = Projector(
             self.consumer,
             self.store,
             self.poison,
-            settings.topic,
-            batch_size=settings.replay_batch_size,
-            retry_limit_s=settings.db_retry_max_s,
+            settings.kafka.topic,
+            batch_size=settings.consumer.replay_batch_size,
+            retry_limit_s=settings.consumer.retry_max_s,
         )
-        self._topic, self._batch = settings.topic, settings.replay_batch_size
+        self._topic, self._batch = settings.kafka.topic, settings.consumer.replay_batch_size
         self.partitions = list(partitions)
         # How far each partition is known complete: applied, or seen to end there.
         self.reached: dict[int, int] = dict.fromkeys(self.partitions, 0)

@@ -55,13 +55,13 @@ def watermarks(consumer: Consumer, topic: str, timeout_s: float) -> dict[int, tu
 
 def gather(settings: Settings, timeout_s: float = 10.0) -> Status:
     """Ask the broker and the database; raises KafkaException, LookupError or DatabaseUnavailable."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "ums-find-status"})
+    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": "ums-find-status"})
     try:
-        marks = watermarks(consumer, settings.topic, timeout_s)
-        dlq = watermarks(consumer, settings.dlq_topic, timeout_s)
+        marks = watermarks(consumer, settings.kafka.topic, timeout_s)
+        dlq = watermarks(consumer, settings.kafka.dlq_topic, timeout_s)
     finally:
         consumer.close()
-    store = ProjectionStore(settings, settings.consumer_name, settings.topic)
+    store = ProjectionStore(settings, settings.consumer.name, settings.kafka.topic)
     try:
         stored = store.load_positions(marks)
         rows = store.count_rows()
@@ -72,7 +72,7 @@ def gather(settings: Settings, timeout_s: float = 10.0) -> Status:
         for p, (low, high) in marks.items()
     ]
     depth = sum(high - low for low, high in dlq.values())
-    return Status(settings.topic, settings.consumer_name, parts, settings.dlq_topic, depth, rows)
+    return Status(settings.kafka.topic, settings.consumer.name, parts, settings.kafka.dlq_topic, depth, rows)
 
 
 def render(status: Status) -> str:

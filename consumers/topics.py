@@ -18,14 +18,14 @@ PARTITIONS = 3
 def wanted_topics(settings: Settings) -> list[NewTopic]:
     """The topic compacted (the contract's default), the DLQ kept forever (its records may lack keys)."""
     return [
-        NewTopic(settings.topic, PARTITIONS, 1, config={"cleanup.policy": "compact"}),
-        NewTopic(settings.dlq_topic, PARTITIONS, 1, config={"retention.ms": "-1"}),
+        NewTopic(settings.kafka.topic, PARTITIONS, 1, config={"cleanup.policy": "compact"}),
+        NewTopic(settings.kafka.dlq_topic, PARTITIONS, 1, config={"retention.ms": "-1"}),
     ]
 
 
 def ensure_topics(settings: Settings, timeout_s: float = 15.0) -> list[str]:
     """Create whichever of the two topics does not exist; return the names created."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap})
     try:
         existing = set(admin.list_topics(timeout=timeout_s).topics)
         missing = [t for t in wanted_topics(settings) if t.topic not in existing]
@@ -34,7 +34,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 15.0) -> list[str]:
         futures = admin.create_topics(missing, operation_timeout=timeout_s)
         return [name for name, future in futures.items() if _created(future, timeout_s)]
     except KafkaException as exc:
-        raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+        raise KafkaUnavailable(f"cannot reach Kafka at {settings.kafka.bootstrap}: {exc}") from exc
 
 
 def _created(future: object, timeout_s: float) -> bool:

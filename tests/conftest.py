@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
@@ -40,7 +39,7 @@ def _require(name: str, address: str) -> None:
 def mysql_server() -> Settings:
     """The shared MariaDB, which `make test` starts (`make up`)."""
     settings = base_settings()
-    _require("MySQL", f"{settings.mysql_host}:{settings.mysql_port}")
+    _require("MySQL", f"{settings.mysql.host}:{settings.mysql.port}")
     return settings
 
 
@@ -48,7 +47,7 @@ def mysql_server() -> Settings:
 def kafka_server() -> Settings:
     """The shared Kafka broker, which `make test` starts (`make up`)."""
     settings = base_settings()
-    _require("Kafka", settings.kafka_bootstrap.split(",")[0])
+    _require("Kafka", settings.kafka.bootstrap.split(",")[0])
     return settings
 
 
@@ -58,7 +57,7 @@ def database(mysql_server: Settings) -> Iterator[Settings]:
     from tests.support.mysql import drop_database
     from ums_find.store import migrate
 
-    settings = replace(mysql_server, mysql_database=f"ums_test_{random_suffix()}")
+    settings = mysql_server.override(mysql_database=f"ums_test_{random_suffix()}")
     migrate(settings)
     yield settings
     drop_database(settings)
@@ -73,8 +72,8 @@ def topics(kafka_server: Settings, request: pytest.FixtureRequest) -> Iterator[S
     from tests.support.kafka import create_topics, delete_topics
 
     name = f"test-{random_suffix()}"
-    settings = replace(
-        kafka_server, topic=name, dlq_topic=f"{name}.dlq", group_id=f"g-{name}", consumer_name=f"c-{name}"
+    settings = kafka_server.override(
+        topic=name, dlq_topic=f"{name}.dlq", group_id=f"g-{name}", consumer_name=f"c-{name}"
     )
     create_topics(settings, compact=request.node.get_closest_marker("keep_forever") is None)
     yield settings
@@ -84,10 +83,9 @@ def topics(kafka_server: Settings, request: pytest.FixtureRequest) -> Iterator[S
 @pytest.fixture
 def stack(database: Settings, topics: Settings) -> Settings:
     """A database and topics of this test's own, in one settings object."""
-    return replace(
-        database,
-        topic=topics.topic,
-        dlq_topic=topics.dlq_topic,
-        group_id=topics.group_id,
-        consumer_name=topics.consumer_name,
+    return database.override(
+        topic=topics.kafka.topic,
+        dlq_topic=topics.kafka.dlq_topic,
+        group_id=topics.kafka.group_id,
+        consumer_name=topics.consumer.name,
     )

@@ -76,7 +76,7 @@ def lookup(ctx: Lookups, wanted: Name, token: Token | None, if_none_match: str |
     positions = ctx.watch.current()
     if token is not None and not token.applied(positions or {}):
         # Waiting holds this waitress thread but no database connection: one poller reads for all.
-        ctx.watch.wait_for(token, ctx.settings.after_wait_s)
+        ctx.watch.wait_for(token, ctx.settings.http.after_wait_s)
         positions = ctx.watch.current()
     user = ctx.reader.fetch(wanted.value)
     headers = view_headers(ctx, user.name if user else wanted.value, positions, token)
@@ -86,7 +86,7 @@ def lookup(ctx: Lookups, wanted: Name, token: Token | None, if_none_match: str |
     found = {"name": user.name, "phone": user.phone, "since": format_since(user.since)}
     data = json.dumps(found, ensure_ascii=False).encode("utf-8")
     etag = etag_of(data)
-    age = ctx.settings.cache_max_age_s
+    age = ctx.settings.http.cache_max_age_s
     headers += [("ETag", etag), ("Cache-Control", f"max-age={age}" if age else "no-cache")]
     if etag_matches(if_none_match, etag):
         return Answer(304, headers, b"")
@@ -147,9 +147,9 @@ def create_app(
     app.url_map.strict_slashes = False
     metrics = ApiMetrics()
     reader = user_reader or UserReader(settings, in_use=metrics.db_in_use)
-    watch = PositionWatch(reader.positions, settings.positions_refresh_s, settings.after_poll_s)
+    watch = PositionWatch(reader.positions, settings.http.positions_refresh_s, settings.http.after_poll_s)
     if partitions is None:
-        partitions = PartitionMap(kafka_partition_count(settings), settings.partitions_refresh_s).start()
+        partitions = PartitionMap(kafka_partition_count(settings), settings.http.partitions_refresh_s).start()
     document = resources.files("ums_find").joinpath("openapi.json").read_bytes()
     app.extensions["ums_lookups"] = Lookups(settings, reader, watch, partitions, metrics, document)
     metrics.watch(_live_gauges(settings, reader, watch))
@@ -168,6 +168,6 @@ def _live_gauges(
             "Database connections the API keeps open (one per serving thread that has used one).",
             lambda: float(getattr(reader, "open_connections", 0)),
         ),
-        "ums_find_http_threads": ("Waitress threads serving requests.", lambda: float(settings.http_threads)),
+        "ums_find_http_threads": ("Waitress threads serving requests.", lambda: float(settings.http.threads)),
         "ums_find_after_waiting": ("Requests waiting for ?after= now.", lambda: float(watch.waiting)),
     }

@@ -54,7 +54,7 @@ def migrate() -> None:
         run_migrate(settings)
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"migrated database {settings.mysql_database}")
+    click.echo(f"migrated database {settings.mysql.database}")
 
 
 @main.command()
@@ -116,12 +116,12 @@ def publish(
     try:
         ensure_topics(settings)
         if count is not None:
-            acked = publish_random(producer, settings.topic, count, seed)
-            click.echo(f"published {acked} of {count} random users to {settings.topic}")
+            acked = publish_random(producer, settings.kafka.topic, count, seed)
+            click.echo(f"published {acked} of {count} random users to {settings.kafka.topic}")
             if acked < count:
                 sys.exit(1)
         else:
-            click.echo(publish_user(producer, settings.topic, _user(name or "", phone or "", since)))
+            click.echo(publish_user(producer, settings.kafka.topic, _user(name or "", phone or "", since)))
     except KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -200,10 +200,10 @@ def dlq_redrive(originals: tuple[str, ...], everything: bool) -> None:
         raise click.ClickException(f"no dead letter from {', '.join(sorted(missing))}")
     settings = load_settings()
     try:
-        count = redrive(Producer(producer_config(settings)), settings.topic, chosen)
+        count = redrive(Producer(producer_config(settings)), settings.kafka.topic, chosen)
     except KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"redrove {count} records to {settings.topic}")
+    click.echo(f"redrove {count} records to {settings.kafka.topic}")
 
 
 def _dead_letters(read: Any) -> list[Any]:

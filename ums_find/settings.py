@@ -1,192 +1,182 @@
-"""All settings, read once from the `UMS_*` environment into one frozen object."""
+"""All settings, read once from the `UMS_*` environment into frozen objects, one per concern.
+
+Each field is declared once, with its variable, default and check. `Settings` holds one
+section per concern (MySQL, accounts, Kafka, HTTP, consumer); a class is handed the
+section it uses.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
-_IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
-_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
-_ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,32}")
-_HOST_PATTERN = re.compile(r"[A-Za-z0-9_.%:-]{1,255}")
+from ums_find.settings_fields import (
+    ACCOUNT,
+    HOST_PATTERN,
+    IDENT,
+    NAME,
+    PORT,
+    TOPIC_NAME,
+    Secret,
+    SettingsError,
+    env,
+    integer,
+    matching,
+    number,
+    optional,
+    read_field,
+    secret,
+    text,
+)
+
+__all__ = ["Secret", "Settings", "SettingsError"]
 
 
-class SettingsError(ValueError):
-    """A setting is missing or invalid; the message names it."""
+@dataclass(frozen=True)
+class MySQLSettings:
+    """Where the view lives and how long to wait for it."""
+
+    host: str = env("UMS_MYSQL_HOST", "127.0.0.1", text)
+    port: int = env("UMS_MYSQL_PORT", "3306", PORT)
+    user: str = env("UMS_MYSQL_USER", "root", text)
+    password: Secret = secret("UMS_MYSQL_PASSWORD")
+    database: str = env("UMS_MYSQL_DATABASE", "glarimy", IDENT)
+    timeout_s: float = env("UMS_DB_TIMEOUT_S", "5", number(0.1, 300.0))
+    lock_timeout_s: int = env("UMS_DB_LOCK_TIMEOUT_S", "10", integer(0, 3_600))
 
 
-def _integer(low: int, high: int) -> Callable[[str], int]:
-    def convert(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise ValueError(f"must be from {low} to {high}")
-        return value
+@dataclass(frozen=True)
+class AccountSettings:
+    """The accounts `migrate` creates: a read-only one for the API, a writer for the consumer."""
 
-    return convert
-
-
-def _number(low: float, high: float) -> Callable[[str], float]:
-    def convert(text: str) -> float:
-        value = float(text)
-        if not low <= value <= high:
-            raise ValueError(f"must be from {low} to {high}")
-        return value
-
-    return convert
+    api_user: str = env("UMS_API_MYSQL_USER", "", optional(ACCOUNT, "account name"))
+    api_password: Secret = secret("UMS_API_MYSQL_PASSWORD")
+    writer_user: str = env("UMS_WRITER_MYSQL_USER", "", optional(ACCOUNT, "account name"))
+    writer_password: Secret = secret("UMS_WRITER_MYSQL_PASSWORD")
+    host: str = env("UMS_MYSQL_ACCOUNT_HOST", "%", matching(HOST_PATTERN, "account host"))
 
 
-def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
-    def convert(text: str) -> str:
-        if not pattern.fullmatch(text):
-            raise ValueError(f"not a valid {what}")
-        return text
+@dataclass(frozen=True)
+class KafkaSettings:
+    """The broker, the topics and the consumer group."""
 
-    return convert
-
-
-def _optional(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
-    def convert(text: str) -> str:
-        if text and not pattern.fullmatch(text):
-            raise ValueError(f"not a valid {what}")
-        return text
-
-    return convert
+    bootstrap: str = env("UMS_KAFKA_BOOTSTRAP", "127.0.0.1:9092", text)
+    topic: str = env("UMS_TOPIC", "user-added", TOPIC_NAME)
+    dlq_topic: str = env("UMS_DLQ_TOPIC", "user-added.dlq", TOPIC_NAME)
+    group_id: str = env("UMS_GROUP_ID", "ums-find", text)
+    session_timeout_s: float = env("UMS_KAFKA_SESSION_TIMEOUT_S", "45", number(1.0, 3_600.0))
+    group_instance_id: str = env("UMS_GROUP_INSTANCE_ID", "", str.strip)
 
 
-def _text(text: str) -> str:
-    if not text.strip():
-        raise ValueError("must not be empty")
-    return text
+@dataclass(frozen=True)
+class HttpSettings:
+    """The lookup API: serving, read-your-writes and caching."""
+
+    host: str = env("UMS_HTTP_HOST", "0.0.0.0", text)
+    port: int = env("UMS_HTTP_PORT", "8080", PORT)
+    threads: int = env("UMS_HTTP_THREADS", "8", integer(1, 256))
+    workers: int = env("UMS_HTTP_WORKERS", "1", integer(1, 64))
+    after_wait_s: float = env("UMS_AFTER_WAIT_S", "2", number(0.0, 10.0))
+    after_poll_s: float = env("UMS_AFTER_POLL_S", "0.005", number(0.001, 1.0))
+    positions_refresh_s: float = env("UMS_POSITIONS_REFRESH_S", "0.1", number(0.01, 60.0))
+    cache_max_age_s: int = env("UMS_CACHE_MAX_AGE_S", "1", integer(0, 86_400))
+    partitions_refresh_s: float = env("UMS_PARTITIONS_REFRESH_S", "60", number(1.0, 86_400.0))
 
 
-_PORT = _integer(1, 65535)
-_IDENT = _matching(_IDENTIFIER, "identifier (letters, digits, _)")
-_TOPIC_NAME = _matching(_TOPIC, "topic name")
+@dataclass(frozen=True)
+class ConsumerSettings:
+    """The projection consumer and replay: who writes the checkpoints, batches, bounds, probes."""
 
-# field name -> (environment variable, default, converter)
-_SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
-    "mysql_host": ("UMS_MYSQL_HOST", "127.0.0.1", _text),
-    "mysql_port": ("UMS_MYSQL_PORT", "3306", _PORT),
-    "mysql_user": ("UMS_MYSQL_USER", "root", _text),
-    "mysql_database": ("UMS_MYSQL_DATABASE", "glarimy", _IDENT),
-    "kafka_bootstrap": ("UMS_KAFKA_BOOTSTRAP", "127.0.0.1:9092", _text),
-    "topic": ("UMS_TOPIC", "user-added", _TOPIC_NAME),
-    "dlq_topic": ("UMS_DLQ_TOPIC", "user-added.dlq", _TOPIC_NAME),
-    "group_id": ("UMS_GROUP_ID", "ums-find", _text),
-    "consumer_name": (
-        "UMS_CONSUMER_NAME",
-        "ums-find",
-        _matching(re.compile(r"[A-Za-z0-9._-]{1,64}"), "name"),
-    ),
-    "http_host": ("UMS_HTTP_HOST", "0.0.0.0", _text),
-    "http_port": ("UMS_HTTP_PORT", "8080", _PORT),
-    "http_threads": ("UMS_HTTP_THREADS", "8", _integer(1, 256)),
-    "http_workers": ("UMS_HTTP_WORKERS", "1", _integer(1, 64)),
-    "batch_size": ("UMS_BATCH_SIZE", "2000", _integer(1, 100_000)),
-    "batch_wait_s": ("UMS_BATCH_WAIT_S", "0.1", _number(0.0, 60.0)),
-    "db_timeout_s": ("UMS_DB_TIMEOUT_S", "5", _number(0.1, 300.0)),
-    "db_retry_max_s": ("UMS_DB_RETRY_MAX_S", "300", _number(0.0, 86_400.0)),
-    "shutdown_s": ("UMS_SHUTDOWN_S", "20", _number(0.1, 3_600.0)),
-    # The lookup API: read-your-writes, caching, and the accounts `migrate` creates.
-    "after_wait_s": ("UMS_AFTER_WAIT_S", "2", _number(0.0, 10.0)),
-    "after_poll_s": ("UMS_AFTER_POLL_S", "0.005", _number(0.001, 1.0)),
-    "positions_refresh_s": ("UMS_POSITIONS_REFRESH_S", "0.1", _number(0.01, 60.0)),
-    "cache_max_age_s": ("UMS_CACHE_MAX_AGE_S", "1", _integer(0, 86_400)),
-    "partitions_refresh_s": ("UMS_PARTITIONS_REFRESH_S", "60", _number(1.0, 86_400.0)),
-    "api_mysql_user": ("UMS_API_MYSQL_USER", "", _optional(_ACCOUNT, "account name")),
-    "writer_mysql_user": ("UMS_WRITER_MYSQL_USER", "", _optional(_ACCOUNT, "account name")),
-    "mysql_account_host": ("UMS_MYSQL_ACCOUNT_HOST", "%", _matching(_HOST_PATTERN, "account host")),
-    "replay_batch_size": ("UMS_REPLAY_BATCH_SIZE", "10000", _integer(1, 100_000)),
-    "replay_lock_s": ("UMS_REPLAY_LOCK_S", "5", _number(0.1, 600.0)),
-    "consumer_http_port": ("UMS_CONSUMER_HTTP_PORT", "8081", _integer(0, 65535)),
-    "consumer_stall_s": ("UMS_CONSUMER_STALL_S", "60", _number(1.0, 3_600.0)),
-    "db_lock_timeout_s": ("UMS_DB_LOCK_TIMEOUT_S", "10", _integer(0, 3_600)),
-    "kafka_session_timeout_s": ("UMS_KAFKA_SESSION_TIMEOUT_S", "45", _number(1.0, 3_600.0)),
-    "group_instance_id": ("UMS_GROUP_INSTANCE_ID", "", str.strip),
+    name: str = env("UMS_CONSUMER_NAME", "ums-find", NAME)
+    batch_size: int = env("UMS_BATCH_SIZE", "2000", integer(1, 100_000))
+    batch_wait_s: float = env("UMS_BATCH_WAIT_S", "0.1", number(0.0, 60.0))
+    retry_max_s: float = env("UMS_DB_RETRY_MAX_S", "300", number(0.0, 86_400.0))
+    http_port: int = env("UMS_CONSUMER_HTTP_PORT", "8081", integer(0, 65535))
+    stall_s: float = env("UMS_CONSUMER_STALL_S", "60", number(1.0, 3_600.0))
+    replay_batch_size: int = env("UMS_REPLAY_BATCH_SIZE", "10000", integer(1, 100_000))
+    replay_lock_s: float = env("UMS_REPLAY_LOCK_S", "5", number(0.1, 600.0))
+
+
+_SECTIONS: dict[str, type] = {
+    "mysql": MySQLSettings,
+    "accounts": AccountSettings,
+    "kafka": KafkaSettings,
+    "http": HttpSettings,
+    "consumer": ConsumerSettings,
 }
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the processes need to know about their surroundings."""
+    """Everything the processes need to know about their surroundings, by concern."""
 
-    mysql_host: str
-    mysql_port: int
-    mysql_user: str
-    mysql_password: str
-    mysql_database: str
-    kafka_bootstrap: str
-    topic: str
-    dlq_topic: str
-    group_id: str
-    consumer_name: str
-    http_host: str
-    http_port: int
-    http_threads: int
-    http_workers: int
-    batch_size: int
-    batch_wait_s: float
-    db_timeout_s: float
-    db_retry_max_s: float
-    shutdown_s: float
-    after_wait_s: float
-    after_poll_s: float
-    positions_refresh_s: float
-    cache_max_age_s: int
-    partitions_refresh_s: float
-    api_mysql_user: str
-    api_mysql_password: str
-    writer_mysql_user: str
-    writer_mysql_password: str
-    mysql_account_host: str
-    replay_batch_size: int
-    replay_lock_s: float
-    consumer_http_port: int
-    consumer_stall_s: float
-    db_lock_timeout_s: int
-    kafka_session_timeout_s: float
-    group_instance_id: str
+    mysql: MySQLSettings = dataclasses.field(default_factory=MySQLSettings)
+    accounts: AccountSettings = dataclasses.field(default_factory=AccountSettings)
+    kafka: KafkaSettings = dataclasses.field(default_factory=KafkaSettings)
+    http: HttpSettings = dataclasses.field(default_factory=HttpSettings)
+    consumer: ConsumerSettings = dataclasses.field(default_factory=ConsumerSettings)
+    # Both kinds of process drain within it on SIGTERM.
+    shutdown_s: float = env("UMS_SHUTDOWN_S", "20", number(0.1, 3_600.0))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every setting from `environ` (the process environment by default).
+
+        `overrides` name fields by their variable, less `UMS_` and lower-cased (`mysql_database`).
+        """
+        environ = os.environ if environ is None else environ
+        sections = {name: _read_section(kind, environ) for name, kind in _SECTIONS.items()}
+        shutdown = read_field(_own_fields()["shutdown_s"], environ)
+        return cls(**sections, shutdown_s=shutdown).override(**overrides)
+
+    def override(self, **flat: Any) -> Settings:
+        """A copy with some fields changed, each named as in `from_env`'s overrides."""
+        index = _flat_index()
+        unknown = sorted(set(flat) - set(index))
+        if unknown:
+            raise SettingsError(f"unknown settings: {unknown}")
+        changes: dict[str, dict[str, Any]] = {}
+        for key, value in flat.items():
+            section, name = index[key]
+            changes.setdefault(section, {})[name] = _as_secret(value) if _is_secret(section, name) else value
+        top = changes.pop("", {})
+        parts = {s: dataclasses.replace(getattr(self, s), **c) for s, c in changes.items()}
+        return dataclasses.replace(self, **parts, **top)
 
     def as_env(self) -> dict[str, str]:
         """The `UMS_*` variables that give these settings (for starting another process)."""
-        env = {var: str(getattr(self, name)) for name, (var, _, _) in _SPEC.items()}
-        env["UMS_MYSQL_PASSWORD"] = self.mysql_password
-        env["UMS_API_MYSQL_PASSWORD"] = self.api_mysql_password
-        env["UMS_WRITER_MYSQL_PASSWORD"] = self.writer_mysql_password
-        return env
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read every setting from `env` (the process environment by default)."""
-        env = os.environ if env is None else env
-        values = {name: _read(env, *spec) for name, spec in _SPEC.items()}
-        values["mysql_password"] = _password(env)
-        values["api_mysql_password"] = _password(env, "UMS_API_MYSQL_PASSWORD")
-        values["writer_mysql_password"] = _password(env, "UMS_WRITER_MYSQL_PASSWORD")
-        values.update(overrides)
-        unknown = set(values) - {f.name for f in fields(cls)}
-        if unknown:
-            raise SettingsError(f"unknown settings: {sorted(unknown)}")
-        return cls(**values)
+        result = {}
+        for (section, name), field in _fields_by_place().items():
+            value = getattr(getattr(self, section), name) if section else getattr(self, name)
+            result[field.metadata["env"]] = value.reveal() if isinstance(value, Secret) else str(value)
+        return result
 
 
-def _read(env: Mapping[str, str], var: str, default: str, convert: Callable[[str], Any]) -> Any:
-    text = env.get(var, default)
-    try:
-        return convert(text)
-    except ValueError as exc:
-        raise SettingsError(f"{var}={text!r} is invalid: {exc}") from None
+def _read_section(kind: type, environ: Mapping[str, str]) -> Any:
+    return kind(**{f.name: read_field(f, environ) for f in fields(kind)})
 
 
-def _password(env: Mapping[str, str], var: str = "UMS_MYSQL_PASSWORD") -> str:
-    path = env.get(f"{var}_FILE")
-    if not path:
-        return env.get(var, "")
-    try:
-        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as exc:
-        raise SettingsError(f"{var}_FILE={path!r} cannot be read: {exc.strerror}") from None
+def _own_fields() -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in fields(Settings) if "env" in f.metadata}
+
+
+def _fields_by_place() -> dict[tuple[str, str], dataclasses.Field[Any]]:
+    places = {("", name): f for name, f in _own_fields().items()}
+    for section, kind in _SECTIONS.items():
+        places.update({(section, f.name): f for f in fields(kind)})
+    return places
+
+
+def _flat_index() -> dict[str, tuple[str, str]]:
+    return {f.metadata["env"].removeprefix("UMS_").lower(): place for place, f in _fields_by_place().items()}
+
+
+def _is_secret(section: str, name: str) -> bool:
+    return bool(_fields_by_place()[(section, name)].metadata.get("secret"))
+
+
+def _as_secret(value: Any) -> Secret:
+    return value if isinstance(value, Secret) else Secret(str(value))

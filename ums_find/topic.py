@@ -17,12 +17,12 @@ def kafka_partition_count(settings: Settings) -> Callable[[], int | None]:
     """A reader of the topic's partition count from the broker's metadata (None when unknown)."""
     from confluent_kafka.admin import AdminClient
 
-    config: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap, "logger": log}
+    config: dict[str, Any] = {"bootstrap.servers": settings.kafka.bootstrap, "logger": log}
     client = AdminClient(config)
 
     def read() -> int | None:
         # All topics: asking for one by name may auto-create it on brokers that allow that.
-        topic = client.list_topics(timeout=5).topics.get(settings.topic)
+        topic = client.list_topics(timeout=5).topics.get(settings.kafka.topic)
         if topic is None or topic.error is not None or not topic.partitions:
             return None
         return len(topic.partitions)

@@ -32,12 +32,12 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def serve(make_app: Callable[[], Any], settings: Settings) -> int:
     """Serve until stopped; with several workers, until SIGTERM/SIGINT or a worker's death."""
-    sock = listening_socket(settings.http_host, settings.http_port)
-    if settings.http_workers == 1:
+    sock = listening_socket(settings.http.host, settings.http.port)
+    if settings.http.workers == 1:
         return _serve_one(make_app, sock, settings)
-    workers = [_fork(make_app, sock, settings) for _ in range(settings.http_workers)]
+    workers = [_fork(make_app, sock, settings) for _ in range(settings.http.workers)]
     sock.close()
-    log.info("serving on %s:%d with %d workers", settings.http_host, settings.http_port, len(workers))
+    log.info("serving on %s:%d with %d workers", settings.http.host, settings.http.port, len(workers))
     return _supervise(workers, settings.shutdown_s)
 
 
@@ -54,7 +54,7 @@ def _fork(make_app: Callable[[], Any], sock: socket.socket, settings: Settings) 
 
 
 def _serve_one(make_app: Callable[[], Any], sock: socket.socket, settings: Settings) -> int:
-    finished = serve_gracefully(make_app(), sock, settings.http_threads, settings.shutdown_s)
+    finished = serve_gracefully(make_app(), sock, settings.http.threads, settings.shutdown_s)
     return 0 if finished else 1
 
 

@@ -58,11 +58,11 @@ def serving(image: Image, database: Settings) -> Iterator[tuple[str, subprocess.
         **image.env,
         "UMS_HTTP_HOST": "127.0.0.1",
         "UMS_HTTP_PORT": str(port),
-        "UMS_MYSQL_HOST": database.mysql_host,
-        "UMS_MYSQL_PORT": str(database.mysql_port),
-        "UMS_MYSQL_USER": database.mysql_user,
-        "UMS_MYSQL_PASSWORD": database.mysql_password,
-        "UMS_MYSQL_DATABASE": database.mysql_database,
+        "UMS_MYSQL_HOST": database.mysql.host,
+        "UMS_MYSQL_PORT": str(database.mysql.port),
+        "UMS_MYSQL_USER": database.mysql.user,
+        "UMS_MYSQL_PASSWORD": database.mysql.password.reveal(),
+        "UMS_MYSQL_DATABASE": database.mysql.database,
     }
     before = tree(image.root / "opt")
     with subprocess.Popen(image.argv, cwd=image.workdir, env=env) as process:

@@ -40,7 +40,7 @@ def test_a_lookup_after_its_own_write_is_never_stale(stack: Settings) -> None:
         found = '{method="GET",route="/user/{name}",status="200"}'
         before = metric(base, "ums_find_http_requests_total", found)
         for i in range(4):
-            name = f"Reader{i:02d} {stack.topic[-6:]}"
+            name = f"Reader{i:02d} {stack.kafka.topic[-6:]}"
             partition, offset = publish(stack, name, 9876543210 + i)
             url = f"{base}/user/{urllib.parse.quote(name.lower(), safe='')}?after={partition}:{offset}"
             status, headers, body = http(url)

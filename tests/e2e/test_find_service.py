@@ -34,7 +34,9 @@ def test_every_sample_behaves_as_its_expect_says(stack: Settings) -> None:
                 assert status == 404 and body["error"] == "not_found", sample["note"]
             else:
                 assert (status, body) == (200, expect["view"]), sample["note"]
-    reasons = sorted(dict(m.headers())["ums.error"].decode() for m in read_all(stack, stack.dlq_topic, 11))
+    reasons = sorted(
+        dict(m.headers())["ums.error"].decode() for m in read_all(stack, stack.kafka.dlq_topic, 11)
+    )
     assert reasons == sorted(s["expect"]["dlq"] for s in SAMPLES if "dlq" in s["expect"])
 
 
@@ -81,7 +83,6 @@ def test_cli_rejects_bad_settings_and_bad_input_by_name(stack: Settings) -> None
 def test_publish_and_consume_create_missing_topics_compacted(
     database: Settings, kafka_server: Settings
 ) -> None:
-    from dataclasses import replace
 
     from confluent_kafka.admin import ConfigResource
 
@@ -89,13 +90,13 @@ def test_publish_and_consume_create_missing_topics_compacted(
     from tests.support.kafka import admin, delete_topics
 
     name = f"fresh-{random_suffix()}"
-    fresh = replace(database, topic=name, dlq_topic=f"{name}.dlq", group_id=name, consumer_name=name)
+    fresh = database.override(topic=name, dlq_topic=f"{name}.dlq", group_id=name, consumer_name=name)
     try:
         published = cli(fresh, "publish", "--name", "KrishnaMohan", "--phone", "9876543210")
         assert published.returncode == 0, published.stderr
         client = admin(fresh)
         metadata = client.list_topics(timeout=10).topics
-        assert len(metadata[name].partitions) == 3 and fresh.dlq_topic in metadata
+        assert len(metadata[name].partitions) == 3 and fresh.kafka.dlq_topic in metadata
         (future,) = client.describe_configs([ConfigResource("topic", name)]).values()
         assert future.result(timeout=10)["cleanup.policy"].value == "compact"
     finally:

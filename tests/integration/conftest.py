@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
@@ -32,8 +31,7 @@ def private(private_stack: PrivateStack) -> Settings:
     private_stack.run("start-mariadb")
     private_stack.run("start-kafka")
     name = f"test-{random_suffix()}"
-    settings = replace(
-        private_stack.settings,
+    settings = private_stack.settings.override(
         mysql_database=f"ums_test_{random_suffix()}",
         topic=name,
         dlq_topic=f"{name}.dlq",

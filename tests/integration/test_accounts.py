@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import mysql.connector
 import pytest
@@ -18,8 +17,7 @@ from ums_find.store import UserReader, connect, migrate
 @pytest.fixture
 def accounts(database: Settings) -> Iterator[Settings]:
     suffix = random_suffix()
-    settings = replace(
-        database,
+    settings = database.override(
         api_mysql_user=f"api_{suffix}",
         api_mysql_password=f"r'{suffix}",
         writer_mysql_user=f"wr_{suffix}",
@@ -30,17 +28,19 @@ def accounts(database: Settings) -> Iterator[Settings]:
         migrate(settings)  # idempotent: a second run changes nothing and fails on nothing
         yield settings
     finally:
-        for user in (settings.api_mysql_user, settings.writer_mysql_user):
+        for user in (settings.accounts.api_user, settings.accounts.writer_user):
             query(database, "DROP USER IF EXISTS %s@'%'", (user,))
 
 
 def as_api(settings: Settings) -> Settings:
-    return replace(settings, mysql_user=settings.api_mysql_user, mysql_password=settings.api_mysql_password)
+    return settings.override(
+        mysql_user=settings.accounts.api_user, mysql_password=settings.accounts.api_password
+    )
 
 
 def as_writer(settings: Settings) -> Settings:
-    return replace(
-        settings, mysql_user=settings.writer_mysql_user, mysql_password=settings.writer_mysql_password
+    return settings.override(
+        mysql_user=settings.accounts.writer_user, mysql_password=settings.accounts.writer_password
     )
 
 

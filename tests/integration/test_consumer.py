@@ -38,7 +38,7 @@ def test_all_samples_in_one_stream_give_the_final_view_and_dead_letters(stack: S
     assert got == final_view(SAMPLES)
 
     poison = [(s, m) for s, m in zip(SAMPLES, delivered, strict=True) if "dlq" in s["expect"]]
-    letters = read_all(stack, stack.dlq_topic, len(poison))
+    letters = read_all(stack, stack.kafka.dlq_topic, len(poison))
     by_origin = {
         (dict(m.headers())["ums.original.partition"], dict(m.headers())["ums.original.offset"]): m
         for m in letters
@@ -48,7 +48,7 @@ def test_all_samples_in_one_stream_give_the_final_view_and_dead_letters(stack: S
         letter = by_origin[(str(original.partition()).encode(), str(original.offset()).encode())]
         headers = dict(letter.headers())
         assert headers["ums.error"].decode() == sample["expect"]["dlq"]
-        assert headers["ums.original.topic"].decode() == stack.topic
+        assert headers["ums.original.topic"].decode() == stack.kafka.topic
         assert headers["__TypeId__"] == b"com.glarimy.User"
         assert letter.key() == original.key() and letter.value() == original.value()
         assert letter.timestamp()[1] == original.timestamp()[1]

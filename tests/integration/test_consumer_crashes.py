@@ -103,7 +103,7 @@ def test_sigterm_during_a_large_batch_commits_it_and_exits_within_the_bound(stac
         waiting = (
             "SELECT id FROM information_schema.processlist WHERE db = %s AND info LIKE 'SELECT GET_LOCK%%'"
         )
-        wait_until(lambda: bool(query(stack, waiting, (stack.mysql_database,))), 60, "the batch")
+        wait_until(lambda: bool(query(stack, waiting, (stack.mysql.database,))), 60, "the batch")
         proc.terminate()
         time.sleep(0.5)
         lock.close()  # lets the batch commit

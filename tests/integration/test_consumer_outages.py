@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from tests.conftest import random_suffix
 from tests.integration.test_consumer_crashes import FAST, assert_exact, assert_stops_cleanly, progressed
@@ -60,7 +59,9 @@ def test_a_database_outage_past_the_bound_exits_non_zero(
 
 def test_a_broker_restart_loses_and_doubles_nothing(private: Settings, private_stack: PrivateStack) -> None:
     database = f"ums_test_{random_suffix()}"
-    other = replace(private, mysql_database=database, group_id=f"{private.group_id}-b", consumer_name="b")
+    other = private.override(
+        mysql_database=database, group_id=f"{private.kafka.group_id}-b", consumer_name="b"
+    )
     migrate(other)
     stream = StreamProducer(private, records(20_000, seed=13), chunk=1000, pause_s=0.4)
     stream.start()

@@ -44,7 +44,9 @@ def test_status_dlq_show_and_redrive(stack: Settings) -> None:
     chosen = f"{delivered[1].partition()}:{delivered[1].offset()}"
     redriven = cli(stack, "dlq", "redrive", "--original", chosen)
     assert redriven.returncode == 0, redriven.stderr
-    again = [m for m in read_all(stack, stack.topic, len(RECORDS) + 1) if m.offset() > delivered[1].offset()]
+    again = [
+        m for m in read_all(stack, stack.kafka.topic, len(RECORDS) + 1) if m.offset() > delivered[1].offset()
+    ]
     copy = next(m for m in again if m.partition() == delivered[1].partition() and m.value() == b"not json")
     assert copy.key() == b"Someone0001" and copy.headers() == [("__TypeId__", b"com.glarimy.User")]
     assert cli(stack, "dlq", "redrive", "--original", "9:999").returncode != 0

@@ -99,7 +99,7 @@ class Publisher:
             (errors.append(err) if err else self.delivered.append(msg))
 
         def send(key: bytes, value: bytes | None) -> None:
-            prod.produce(self.settings.topic, key=key, value=value, on_delivery=done)
+            prod.produce(self.settings.kafka.topic, key=key, value=value, on_delivery=done)
 
         i = 0
         while not self.stop.wait(0.01):
@@ -152,7 +152,7 @@ def holding_writer_lock(settings: Settings) -> Iterator[None]:
     conn = connect(settings)
     try:
         cursor = conn.cursor()
-        cursor.execute("SELECT GET_LOCK(%s, 10)", (writer_lock_name(settings.mysql_database, "ums_users"),))
+        cursor.execute("SELECT GET_LOCK(%s, 10)", (writer_lock_name(settings.mysql.database, "ums_users"),))
         assert cursor.fetchall() == [(1,)]
         yield
     finally:
@@ -225,7 +225,7 @@ def test_verify_reports_planted_differences_exactly_and_sends_no_dead_letters(st
         "only in the live view: 1; first: NotOnTheTopic",
         f"different in the live view: 2; first: {', '.join(changed)}",
     ]
-    assert len(read_all(stack, stack.dlq_topic, poison + 1, timeout_s=3)) == poison
+    assert len(read_all(stack, stack.kafka.dlq_topic, poison + 1, timeout_s=3)) == poison
 
 
 @pytest.mark.keep_forever
@@ -233,7 +233,7 @@ def test_a_topic_missing_its_first_records_needs_force(stack: Settings) -> None:
     delivered = produce(stack, [record(f"truncated{i:03d}", 9000000000 + i) for i in range(30)])
     first = delivered[0]
     client = admin(stack)
-    gone = TopicPartition(stack.topic, first.partition(), first.offset() + 1)
+    gone = TopicPartition(stack.kafka.topic, first.partition(), first.offset() + 1)
     for future in client.delete_records([gone]).values():
         future.result(timeout=30)
     refused = cli(stack, "replay")

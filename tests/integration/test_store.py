@@ -48,7 +48,7 @@ def test_migrate_is_idempotent_and_keeps_an_existing_view(database: Settings) ->
         database,
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = %s AND table_name = 'ums_users' ORDER BY ordinal_position",
-        (database.mysql_database,),
+        (database.mysql.database,),
     )
     assert [(c.lower(), t.lower()) for c, t in columns] == [
         ("name", "varchar"),
@@ -99,12 +99,11 @@ def test_reader_finds_names_case_blind_and_reconnects(store: ProjectionStore, da
 
 
 def test_a_held_writer_lock_holds_the_batch_back_as_a_transient_fault(database: Settings) -> None:
-    from dataclasses import replace
 
     from ums_find.store import DatabaseUnavailable, connect
     from ums_find.store.projection import writer_lock_name
 
-    store = ProjectionStore(replace(database, db_lock_timeout_s=0), "tests", "topic-a")
+    store = ProjectionStore(database.override(db_lock_timeout_s=0), "tests", "topic-a")
     holder = connect(database)
     cursor = holder.cursor()
     cursor.execute("SELECT GET_LOCK(%s, 1)", (writer_lock_name(database, "ums_users"),))

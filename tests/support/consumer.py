@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 
 from consumers.run import run_projection
 from tests.support.mysql import checkpoints
@@ -16,7 +15,7 @@ from ums_find.settings import Settings
 @contextmanager
 def consumer_thread(settings: Settings) -> Iterator[threading.Thread]:
     """The live consumer, stopped (and joined) when the block ends."""
-    settings = replace(settings, consumer_http_port=0)
+    settings = settings.override(consumer_http_port=0)
     stop = threading.Event()
     codes: list[int] = []
     thread = threading.Thread(target=lambda: codes.append(run_projection(settings, stop)), daemon=True)

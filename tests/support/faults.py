@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
@@ -50,8 +50,8 @@ def start_private_stack(base: Settings) -> PrivateStack:
     libs = ROOT / ".run" / "kafka" / "libs"
     if (libs / ".stamp").exists():
         env["STACK_KAFKA_LIBS"] = str(libs)
-    settings = replace(
-        base, mysql_host="127.0.0.1", mysql_port=db_port, kafka_bootstrap=f"127.0.0.1:{kafka_port}"
+    settings = base.override(
+        mysql_host="127.0.0.1", mysql_port=db_port, kafka_bootstrap=f"127.0.0.1:{kafka_port}"
     )
     stack = PrivateStack(env, settings)
     stack.run("start-mariadb")
@@ -65,10 +65,12 @@ def dead_letter_origins(
     """The original (partition, offset) of every dead letter, read until all `wanted` are seen."""
     want = set(wanted)
     consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "dlq-reader", "enable.auto.commit": False}
+        {"bootstrap.servers": settings.kafka.bootstrap, "group.id": "dlq-reader", "enable.auto.commit": False}
     )
-    parts = consumer.list_topics(settings.dlq_topic, timeout=30).topics[settings.dlq_topic].partitions
-    consumer.assign([TopicPartition(settings.dlq_topic, p, 0) for p in parts])
+    parts = (
+        consumer.list_topics(settings.kafka.dlq_topic, timeout=30).topics[settings.kafka.dlq_topic].partitions
+    )
+    consumer.assign([TopicPartition(settings.kafka.dlq_topic, p, 0) for p in parts])
     seen: set[tuple[int, int]] = set()
     deadline = time.monotonic() + timeout_s
     try:

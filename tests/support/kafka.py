@@ -13,15 +13,15 @@ from ums_find.settings import Settings
 
 
 def admin(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    return AdminClient({"bootstrap.servers": settings.kafka.bootstrap})
 
 
 def create_topics(settings: Settings, partitions: int = 3, compact: bool = True) -> None:
     """The topic (compacted, or kept forever) and its DLQ, created and waited for."""
     policy = {"cleanup.policy": "compact"} if compact else {"retention.ms": "-1"}
     topics = [
-        NewTopic(settings.topic, partitions, 1, config=policy),
-        NewTopic(settings.dlq_topic, partitions, 1, config={"retention.ms": "-1"}),
+        NewTopic(settings.kafka.topic, partitions, 1, config=policy),
+        NewTopic(settings.kafka.dlq_topic, partitions, 1, config={"retention.ms": "-1"}),
     ]
     client = admin(settings)  # kept alive until the futures resolve
     for future in client.create_topics(topics, operation_timeout=30).values():
@@ -31,7 +31,7 @@ def create_topics(settings: Settings, partitions: int = 3, compact: bool = True)
 def delete_topics(settings: Settings) -> None:
     """Best-effort removal of a test's topics."""
     client = admin(settings)
-    for future in client.delete_topics([settings.topic, settings.dlq_topic]).values():
+    for future in client.delete_topics([settings.kafka.topic, settings.kafka.dlq_topic]).values():
         try:
             future.result(timeout=30)
         except Exception:  # noqa: BLE001 - a topic left behind harms no other test
@@ -39,7 +39,7 @@ def delete_topics(settings: Settings) -> None:
 
 
 def producer(settings: Settings) -> Producer:
-    return Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all", "linger.ms": 5})
+    return Producer({"bootstrap.servers": settings.kafka.bootstrap, "acks": "all", "linger.ms": 5})
 
 
 def produce(
@@ -61,7 +61,12 @@ def produce(
     for index, (key, value, ts) in enumerate(records):
         kwargs = {"timestamp": ts} if ts is not None else {}
         prod.produce(
-            settings.topic, key=key, value=value, headers=headers, on_delivery=on_delivery(index), **kwargs
+            settings.kafka.topic,
+            key=key,
+            value=value,
+            headers=headers,
+            on_delivery=on_delivery(index),
+            **kwargs,
         )
         prod.poll(0)
     prod.flush(30)
@@ -73,7 +78,7 @@ def read_all(settings: Settings, topic: str, expected: int, timeout_s: float = 3
     """Read a topic from the start until `expected` records came or time ran out."""
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            "bootstrap.servers": settings.kafka.bootstrap,
             "group.id": f"reader-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,

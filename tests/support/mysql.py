@@ -12,7 +12,7 @@ def drop_database(settings: Settings) -> None:
     """Remove a test's database."""
     conn = connect(settings, database=False)
     try:
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{settings.mysql_database}`")
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{settings.mysql.database}`")
     finally:
         conn.close()
 
@@ -39,7 +39,7 @@ def checkpoints(settings: Settings) -> dict[int, int]:
     rows = query(
         settings,
         "SELECT part, next_offset FROM ums_checkpoints WHERE consumer = %s AND topic = %s",
-        (settings.consumer_name, settings.topic),
+        (settings.consumer.name, settings.kafka.topic),
     )
     return {int(p): int(o) for p, o in rows}
 
@@ -51,7 +51,7 @@ def kill_connections(settings: Settings) -> int:
         cursor = conn.cursor()
         cursor.execute(
             "SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
-            (settings.mysql_database,),
+            (settings.mysql.database,),
         )
         ids = [int(row[0]) for row in cursor.fetchall()]
         for tid in ids:

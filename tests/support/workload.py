@@ -71,7 +71,7 @@ class StreamProducer(threading.Thread):
 
     def run(self) -> None:
         prod = Producer(
-            {"bootstrap.servers": self._settings.kafka_bootstrap, "acks": "all", "enable.idempotence": True}
+            {"bootstrap.servers": self._settings.kafka.bootstrap, "acks": "all", "enable.idempotence": True}
         )
 
         def done(err: KafkaError | None, msg: Message) -> None:
@@ -79,7 +79,7 @@ class StreamProducer(threading.Thread):
 
         for start in range(0, len(self._items), self._chunk):
             for key, value in self._items[start : start + self._chunk]:
-                prod.produce(self._settings.topic, key=key, value=value, on_delivery=done)
+                prod.produce(self._settings.kafka.topic, key=key, value=value, on_delivery=done)
             prod.poll(0)
             time.sleep(self._pause_s)
         prod.flush(180)

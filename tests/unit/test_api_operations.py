@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from flask.testing import FlaskClient
 
@@ -13,7 +11,7 @@ from ums_find.api import create_app
 from ums_find.partitioner import partition_for
 from ums_find.settings import Settings
 
-SETTINGS = replace(Settings.from_env({}), after_wait_s=0.05, after_poll_s=0.001, cache_max_age_s=5)
+SETTINGS = Settings.from_env({}).override(after_wait_s=0.05, after_poll_s=0.001, cache_max_age_s=5)
 PARTITION = partition_for(b"KrishnaMohan", 3)
 
 

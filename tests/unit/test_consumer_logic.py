@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -53,6 +53,6 @@ def test_writer_lock_names_fit_mysqls_limit_and_differ_per_table() -> None:
     settings = Settings.from_env({})
     assert writer_lock_name(settings, "ums_users") == "ums-find:glarimy:ums_users"
     assert writer_lock_name("glarimy", "ums_users") == writer_lock_name(settings, "ums_users")
-    long = replace(settings, mysql_database="d" * 64)
+    long = settings.override(mysql_database="d" * 64)
     names = {writer_lock_name(long, "a" * 64), writer_lock_name(long, "b" * 64)}
     assert len(names) == 2 and all(len(n) <= 64 for n in names)

@@ -4,17 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from ums_find.settings import Settings, SettingsError
+from ums_find.settings import Secret, Settings, SettingsError
 
 
 def test_defaults_match_the_local_stack() -> None:
     settings = Settings.from_env({})
-    assert (settings.mysql_database, settings.topic, settings.dlq_topic) == (
+    assert (settings.mysql.database, settings.kafka.topic, settings.kafka.dlq_topic) == (
         "glarimy",
         "user-added",
         "user-added.dlq",
     )
-    assert (settings.kafka_bootstrap, settings.http_port) == ("127.0.0.1:9092", 8080)
+    assert (settings.kafka.bootstrap, settings.http.port) == ("127.0.0.1:9092", 8080)
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_password_file_wins_and_a_missing_one_is_named(tmp_path: Path) -> None:
     secret = tmp_path / "password"
     secret.write_text("s3cret\n")
     env = {"UMS_MYSQL_PASSWORD": "other", "UMS_MYSQL_PASSWORD_FILE": str(secret)}
-    assert Settings.from_env(env).mysql_password == "s3cret"
+    assert Settings.from_env(env).mysql.password.reveal() == "s3cret"
     with pytest.raises(SettingsError, match="UMS_MYSQL_PASSWORD_FILE"):
         Settings.from_env({"UMS_MYSQL_PASSWORD_FILE": str(tmp_path / "absent")})
 
@@ -58,18 +58,18 @@ def test_api_settings_are_bounded_and_account_names_safe(var: str, value: str) -
 
 
 def test_accounts_are_off_by_default_and_their_passwords_may_come_from_files(tmp_path: Path) -> None:
-    assert Settings.from_env({}).api_mysql_user == "" and Settings.from_env({}).after_wait_s == 2.0
+    assert Settings.from_env({}).accounts.api_user == "" and Settings.from_env({}).http.after_wait_s == 2.0
     secret = tmp_path / "api-password"
     secret.write_text("s3cret\n", encoding="utf-8")
     settings = Settings.from_env(
         {"UMS_API_MYSQL_USER": "ums_api", "UMS_API_MYSQL_PASSWORD_FILE": str(secret)}
     )
-    assert (settings.api_mysql_user, settings.api_mysql_password) == ("ums_api", "s3cret")
+    assert (settings.accounts.api_user, settings.accounts.api_password.reveal()) == ("ums_api", "s3cret")
 
 
 def test_http_workers_default_to_one_and_are_bounded() -> None:
-    assert Settings.from_env({}).http_workers == 1
-    assert Settings.from_env({"UMS_HTTP_WORKERS": "4"}).http_workers == 4
+    assert Settings.from_env({}).http.workers == 1
+    assert Settings.from_env({"UMS_HTTP_WORKERS": "4"}).http.workers == 4
     with pytest.raises(SettingsError, match="UMS_HTTP_WORKERS"):
         Settings.from_env({"UMS_HTTP_WORKERS": "0"})
 
@@ -84,3 +84,25 @@ def test_as_env_gives_the_same_settings_back() -> None:
         }
     )
     assert Settings.from_env(settings.as_env()) == settings
+
+
+def test_no_password_shows_in_a_repr_and_each_section_is_its_own_object() -> None:
+    settings = Settings.from_env(
+        {
+            "UMS_MYSQL_PASSWORD": "pw-main-1",
+            "UMS_API_MYSQL_PASSWORD": "pw-api-2",
+            "UMS_WRITER_MYSQL_PASSWORD": "pw-w-3",
+        }
+    )
+    for shown in (repr(settings), str(settings), repr(settings.mysql), f"{settings.accounts}"):
+        assert "pw-" not in shown
+    assert settings.mysql.password.reveal() == "pw-main-1"
+    assert settings.mysql.password == Secret("pw-main-1") != Secret("other")
+
+
+def test_override_names_fields_by_their_variable_and_refuses_unknown_ones() -> None:
+    settings = Settings.from_env({}).override(mysql_database="other_db", topic="t1", mysql_password="pw")
+    assert (settings.mysql.database, settings.kafka.topic) == ("other_db", "t1")
+    assert settings.mysql.password.reveal() == "pw" and settings.kafka.dlq_topic == "user-added.dlq"
+    with pytest.raises(SettingsError, match="no_such_thing"):
+        Settings.from_env({}).override(no_such_thing=1)

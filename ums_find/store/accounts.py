@@ -8,7 +8,7 @@ from typing import Any
 import mysql.connector
 from mysql.connector import errorcode
 
-from ums_find.settings import Settings
+from ums_find.settings import Secret, Settings
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +20,8 @@ WRITER = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER"
 def create_accounts(cursor: Any, settings: Settings) -> list[str]:
     """Create (or update the password of) each account the settings name; return their names."""
     wanted = [
-        (settings.api_mysql_user, settings.api_mysql_password, READ_ONLY),
-        (settings.writer_mysql_user, settings.writer_mysql_password, WRITER),
+        (settings.accounts.api_user, settings.accounts.api_password, READ_ONLY),
+        (settings.accounts.writer_user, settings.accounts.writer_password, WRITER),
     ]
     made = []
     for user, password, privileges in wanted:
@@ -31,17 +31,17 @@ def create_accounts(cursor: Any, settings: Settings) -> list[str]:
     return made
 
 
-def grant(cursor: Any, settings: Settings, user: str, password: str, privileges: str) -> None:
+def grant(cursor: Any, settings: Settings, user: str, password: Secret, privileges: str) -> None:
     """One account with exactly these privileges on the settings' database (MySQL 8 and MariaDB)."""
-    account = (user, settings.mysql_account_host)
-    cursor.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*account, password))
-    cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (*account, password))
+    account = (user, settings.accounts.host)
+    cursor.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*account, password.reveal()))
+    cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (*account, password.reveal()))
     # In GRANT, `_` in a database name is a wildcard: escape it to mean this database only.
-    database = settings.mysql_database.replace("_", "\\_")
+    database = settings.mysql.database.replace("_", "\\_")
     try:  # an earlier, wider grant on this database is narrowed to exactly these privileges
         cursor.execute(f"REVOKE ALL PRIVILEGES ON `{database}`.* FROM %s@%s", account)
     except mysql.connector.Error as exc:
         if exc.errno != errorcode.ER_NONEXISTING_GRANT:
             raise
     cursor.execute(f"GRANT {privileges} ON `{database}`.* TO %s@%s", account)
-    log.info("account %s@%s may %s on %s", user, settings.mysql_account_host, privileges, database)
+    log.info("account %s@%s may %s on %s", user, settings.accounts.host, privileges, database)

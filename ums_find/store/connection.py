@@ -58,17 +58,17 @@ class Tables:
 def connect(settings: Settings, *, database: bool = True, autocommit: bool = True) -> Any:
     """A new connection (C extension); raises DatabaseUnavailable when the server is away."""
     options: dict[str, Any] = {
-        "host": settings.mysql_host,
-        "port": settings.mysql_port,
-        "user": settings.mysql_user,
-        "password": settings.mysql_password,
-        "connection_timeout": max(1, round(settings.db_timeout_s)),
+        "host": settings.mysql.host,
+        "port": settings.mysql.port,
+        "user": settings.mysql.user,
+        "password": settings.mysql.password.reveal(),
+        "connection_timeout": max(1, round(settings.mysql.timeout_s)),
         "autocommit": autocommit,
         "charset": "utf8mb4",
         "use_pure": False,
     }
     if database:
-        options["database"] = settings.mysql_database
+        options["database"] = settings.mysql.database
     with translate_errors():
         return mysql.connector.connect(**options)
 

@@ -50,7 +50,7 @@ def writer_lock_name(settings_or_db: Settings | str, table: str) -> str:
 
     Whoever must keep that writer from committing for a moment (a table swap) takes it too.
     """
-    database = settings_or_db if isinstance(settings_or_db, str) else settings_or_db.mysql_database
+    database = settings_or_db if isinstance(settings_or_db, str) else settings_or_db.mysql.database
     name = f"ums-find:{database}:{table}"
     # MySQL refuses lock names longer than 64 characters.
     return name if len(name) <= 64 else "ums-find:" + hashlib.sha256(name.encode()).hexdigest()[:55]
@@ -132,7 +132,7 @@ class ProjectionStore:
         self._run(lambda cur: self._locked(cur, changes, positions))
 
     def _locked(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
-        cur.execute("SELECT GET_LOCK(%s, %s)", (self._lock, self._settings.db_lock_timeout_s))
+        cur.execute("SELECT GET_LOCK(%s, %s)", (self._lock, self._settings.mysql.lock_timeout_s))
         (got,) = cur.fetchone()
         if got != 1:
             raise DatabaseUnavailable(f"writer lock {self._lock} held elsewhere")

@@ -41,7 +41,7 @@ class UserReader:
         self._positions_sql = (
             f"SELECT part, next_offset FROM `{tables.checkpoints}` WHERE consumer = %s AND topic = %s"
         )
-        self._scope = (settings.consumer_name, settings.topic)
+        self._scope = (settings.consumer.name, settings.kafka.topic)
         self._local = threading.local()
         self._in_use = in_use
         self._lock = threading.Lock()

@@ -47,7 +47,7 @@ class RebuildStore:
         self.live = projection.live
         self.side = side_tables(projection.live)
         self.old = old_tables(projection.live)
-        self.writer_lock = writer_lock_name(settings.mysql_database, projection.live.view)
+        self.writer_lock = writer_lock_name(settings.mysql.database, projection.live.view)
         self._conn: Any = None
         self._held: set[str] = set()
 

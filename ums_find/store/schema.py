@@ -30,8 +30,8 @@ def migrate(settings: Settings, tables: Tables = Tables()) -> None:
         with translate_errors():
             cursor = conn.cursor()
             # No COLLATE: the server's default utf8mb4 collation decides how names compare.
-            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{settings.mysql_database}` CHARACTER SET utf8mb4")
-            cursor.execute(f"USE `{settings.mysql_database}`")
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{settings.mysql.database}` CHARACTER SET utf8mb4")
+            cursor.execute(f"USE `{settings.mysql.database}`")
             create_tables(cursor, tables)
             create_accounts(cursor, settings)
     finally:
