@@ -78,8 +78,8 @@ def consume() -> None:
 @main.command()
 def serve() -> None:
     """Serve the HTTP API with waitress (UMS_HTTP_WORKERS processes); SIGTERM drains what is in flight."""
-    from ums_find.api import create_app
-    from ums_find.workers import serve as run_server
+    from ums_find.http.app import create_app
+    from ums_find.http.workers import serve as run_server
 
     settings = load_settings()
     sys.exit(run_server(lambda: create_app(settings), settings))

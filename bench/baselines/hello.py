@@ -10,8 +10,8 @@ import sys
 
 from flask import Flask, Response
 
+from ums_find.http.workers import serve
 from ums_find.settings import Settings
-from ums_find.workers import serve
 
 BODY = '{"name": "KrishnaMohan", "phone": 9876543210, "since": "2022-03-01T10:00:00Z"}'
 

@@ -7,9 +7,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.unit.fakes import FakeReader
-from ums_find.api import create_app
+from ums_find.http.app import create_app
+from ums_find.http.partitions import PartitionMap
 from ums_find.settings import Settings
-from ums_find.topic import PartitionMap
 
 
 def fixed_partitions(count: int | None) -> PartitionMap:

@@ -7,8 +7,8 @@ from flask.testing import FlaskClient
 
 from tests.unit.fakes import FakeReader
 from tests.unit.test_api import ROWS, fixed_partitions
-from ums_find.api import create_app
-from ums_find.partitioner import partition_for
+from ums_find.http.app import create_app
+from ums_find.http.partitioner import partition_for
 from ums_find.settings import Settings
 
 SETTINGS = Settings.from_env({}).override(after_wait_s=0.05, after_poll_s=0.001, cache_max_age_s=5)
@@ -123,7 +123,7 @@ def test_the_openapi_document_lists_exactly_the_routes_and_methods_served(reader
     import json
     from importlib import resources
 
-    document = json.loads(resources.files("ums_find").joinpath("openapi.json").read_text())
+    document = json.loads(resources.files("ums_find.http").joinpath("openapi.json").read_text())
     app = create_app(SETTINGS, reader, fixed_partitions(3))  # type: ignore[arg-type]
     served = {
         rule.rule.replace("<anytext:name>", "{name}"): {m.lower() for m in rule.methods or ()}

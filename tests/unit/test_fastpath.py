@@ -7,7 +7,7 @@ from flask import Flask
 
 from tests.unit.fakes import FakeReader
 from tests.unit.test_api import ROWS, fixed_partitions
-from ums_find.api import create_app
+from ums_find.http.app import create_app
 from ums_find.settings import Settings
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ums_find.partitioner import murmur2, partition_for
+from ums_find.http.partitioner import murmur2, partition_for
 
 # Values from Apache Kafka's UtilsTest.testMurmur2 (Java).
 JAVA_MURMUR2 = [

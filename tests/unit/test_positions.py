@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from ums_find.positions import InvalidToken, PositionWatch, Token
+from ums_find.http.positions import InvalidToken, PositionWatch, Token
 from ums_find.store import DatabaseUnavailable
 
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ums_find.partitioner import partition_for
+from ums_find.http.partitioner import partition_for
 from ums_find.settings import Settings
 
 log = logging.getLogger(__name__)

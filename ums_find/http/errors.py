@@ -9,9 +9,9 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from ums_find.domain import InvalidName
-from ums_find.positions import InvalidToken
+from ums_find.http.positions import InvalidToken
+from ums_find.http.web import error_response
 from ums_find.store import DatabaseUnavailable
-from ums_find.web import error_response
 
 log = logging.getLogger(__name__)
 

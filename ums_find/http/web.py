@@ -16,8 +16,8 @@ from flask import Response, request
 from werkzeug.routing import BaseConverter
 
 from ums_find.domain import InvalidName
+from ums_find.http.metrics import ApiMetrics
 from ums_find.logs import REQUEST_ID
-from ums_find.metrics import ApiMetrics
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"[!-~]{1,200}")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ums_find.serving import serve as serve_gracefully
+from ums_find.http.serving import serve as serve_gracefully
 from ums_find.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ums_find.domain import DomainError, Name
-from ums_find.web import name_from_uri
+from ums_find.http.web import name_from_uri
 
 JSON = ("Content-Type", "application/json")
 _REASONS = {200: "200 OK", 304: "304 Not Modified", 404: "404 Not Found"}

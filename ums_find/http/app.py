@@ -12,15 +12,13 @@ from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ums_find.domain import Name
-from ums_find.errors import register_error_handlers
 from ums_find.events import format_since
-from ums_find.fastpath import JSON, FastLookups
-from ums_find.metrics import ApiMetrics
-from ums_find.positions import PositionWatch, Token
-from ums_find.settings import Settings
-from ums_find.store import UserReader
-from ums_find.topic import PartitionMap, kafka_partition_count
-from ums_find.web import (
+from ums_find.http.errors import register_error_handlers
+from ums_find.http.fastpath import JSON, FastLookups
+from ums_find.http.metrics import ApiMetrics
+from ums_find.http.partitions import PartitionMap, kafka_partition_count
+from ums_find.http.positions import PositionWatch, Token
+from ums_find.http.web import (
     AnyTextConverter,
     RequestObserver,
     error_body,
@@ -29,6 +27,8 @@ from ums_find.web import (
     json_response,
     requested_name,
 )
+from ums_find.settings import Settings
+from ums_find.store import UserReader
 
 log = logging.getLogger(__name__)
 bp = Blueprint("users", __name__)
@@ -150,7 +150,7 @@ def create_app(
     watch = PositionWatch(reader.positions, settings.http.positions_refresh_s, settings.http.after_poll_s)
     if partitions is None:
         partitions = PartitionMap(kafka_partition_count(settings), settings.http.partitions_refresh_s).start()
-    document = resources.files("ums_find").joinpath("openapi.json").read_bytes()
+    document = resources.files("ums_find.http").joinpath("openapi.json").read_bytes()
     app.extensions["ums_lookups"] = Lookups(settings, reader, watch, partitions, metrics, document)
     metrics.watch(_live_gauges(settings, reader, watch))
     app.register_blueprint(bp)
