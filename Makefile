@@ -39,6 +39,7 @@ test-e2e: up
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/yamllint --strict .
 	$(BIN)/hadolint Dockerfile
 
