@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import statistics
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.harness import UMS_FIND, free_port, http_status, process_env, stop_process, wait_until
 from ums_find.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-UMS_FIND = str(BIN / "ums-find")
+
+__all__ = ["UMS_FIND", "free_port", "http_status", "wait_until"]
 
 
 @dataclass(frozen=True)
@@ -59,21 +54,12 @@ def suffix() -> str:
 
 def base_settings(**overrides: Any) -> Settings:
     """The local stack's settings, with overrides."""
-    return replace(Settings.from_env(), **overrides)
+    return Settings.from_env().override(**overrides)
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that gives a process these settings."""
-    env = {**os.environ, **settings.as_env(), "UMS_HTTP_HOST": "127.0.0.1", "UMS_LOG_LEVEL": "WARNING"}
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return process_env(settings, **{"UMS_LOG_LEVEL": "WARNING", **extra})
 
 
 class Process:
@@ -92,14 +78,9 @@ class Process:
         """Read the peak RSS, then SIGTERM (SIGKILL past the timeout); the exit code."""
         if self.popen.poll() is None:
             self.peak_rss_mb = tree_peak_rss_mb(self.popen.pid)
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(10)
+        code = stop_process(self.popen, timeout_s, group=True)
         self._file.close()
-        return int(self.popen.returncode)
+        return code
 
     def tail(self, lines: int = 15) -> str:
         """The end of its output, to explain a failure."""
@@ -148,27 +129,6 @@ def _descendants(pid: int) -> list[int]:
     for child in _children(pid):
         out += [child, *_descendants(child)]
     return out
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.05) -> float:
-    """Poll until `condition` holds; the monotonic time it did. Raises TimeoutError past the bound."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return time.monotonic()
-        time.sleep(every_s)
-    raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
-def http_status(url: str, timeout_s: float = 5.0) -> int:
-    """The status of a GET, or 0 when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except OSError:
-        return 0
 
 
 def wait_http(proc: Process, url: str, timeout_s: float = 30.0) -> None:

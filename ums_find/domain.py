@@ -5,7 +5,6 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 NAME_MIN, NAME_MAX = 8, 32
 PHONE_MIN, PHONE_MAX = 9_000_000_000, 999_999_999_999_999
@@ -25,10 +24,6 @@ class InvalidPhone(DomainError):
 
 class InvalidSince(DomainError):
     """A join moment is not a date-time the view can store."""
-
-
-class UserNotFound(LookupError):
-    """No user has that name."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +124,3 @@ class User:
 
     def __repr__(self) -> str:
         return f"User({self.name.value!r}, phone={self.phone.masked()}, since={self.since.isoformat()})"
-
-
-class UserRepository(Protocol):
-    """Where users are looked up by name."""
-
-    def fetch(self, name: Name) -> User | None:
-        """The user with that name (as the store compares names), or None."""
-        ...

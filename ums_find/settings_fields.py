@@ -47,21 +47,17 @@ class Secret:
 
 def integer(low: int, high: int) -> Callable[[str], int]:
     """A check: a whole number from `low` to `high`."""
-
-    def convert(raw: str) -> int:
-        value = int(raw)
-        if not low <= value <= high:
-            raise ValueError(f"must be from {low} to {high}")
-        return value
-
-    return convert
+    return _bounded(int, low, high)
 
 
 def number(low: float, high: float) -> Callable[[str], float]:
     """A check: a number from `low` to `high`."""
+    return _bounded(float, low, high)
 
-    def convert(raw: str) -> float:
-        value = float(raw)
+
+def _bounded(parse: Callable[[str], Any], low: float, high: float) -> Callable[[str], Any]:
+    def convert(raw: str) -> Any:
+        value = parse(raw)
         if not low <= value <= high:
             raise ValueError(f"must be from {low} to {high}")
         return value

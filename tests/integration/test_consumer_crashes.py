@@ -28,7 +28,7 @@ def assert_exact(
     """Checkpoints reach the end; the view equals the model row for row; every poison is a dead letter."""
     try:
         wait_for_offsets(settings, next_offsets(delivered), timeout_s)
-    except AssertionError as exc:
+    except (AssertionError, TimeoutError) as exc:
         raise AssertionError(f"{exc}\n{output(proc)[-4000:] if proc else ''}") from None
     got = {name: phone for name, (phone, _since) in view_rows(settings).items()}
     expected = model(delivered)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from consumers.run import run_projection
+from tests.support.harness import wait_until
 from tests.support.mysql import checkpoints
 from ums_find.settings import Settings
 
@@ -27,16 +27,6 @@ def consumer_thread(settings: Settings) -> Iterator[threading.Thread]:
         thread.join(30)
     assert not thread.is_alive(), "the consumer did not stop"
     assert codes == [0], f"the consumer exited with {codes}"
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0, what: str = "condition") -> None:
-    """Poll `condition` until true; fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def wait_for_offsets(settings: Settings, wanted: dict[int, int], timeout_s: float = 60.0) -> None:

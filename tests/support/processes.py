@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -16,26 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.support.consumer import wait_until
+from tests.support.harness import UMS_FIND, free_port, process_env, stop_process, wait_until
 from ums_find.settings import Settings
 
-UMS_FIND = str(Path(sys.executable).with_name("ums-find"))
+__all__ = ["UMS_FIND", "free_port", "wait_until"]
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The process environment that gives these settings."""
-    env = {**os.environ, **settings.as_env(), "UMS_HTTP_HOST": "127.0.0.1"}
     # Concurrent consumers would fight over one probe port: tests that want it give one.
-    env["UMS_CONSUMER_HTTP_PORT"] = "0"
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return process_env(settings, **{"UMS_CONSUMER_HTTP_PORT": "0", **extra})
 
 
 def cli(
@@ -75,14 +61,7 @@ def process(settings: Settings, *args: str, **extra: str) -> Iterator[subprocess
 
 def stop(proc: subprocess.Popen[str], timeout_s: float = 30.0) -> int:
     """SIGTERM, then SIGKILL past the timeout; the exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-    return int(proc.returncode)
+    return stop_process(proc, timeout_s)
 
 
 def output(proc: subprocess.Popen[str]) -> str:

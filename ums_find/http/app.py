@@ -52,8 +52,11 @@ def lookups() -> Lookups:
 
 
 @bp.get("/user/<anytext:name>", provide_automatic_options=False)
-def get_user(name: str) -> Response:
-    """Look one user up by name; with `?after=<partition>:<offset>`, first wait for that record."""
+def get_user(**_route: str) -> Response:
+    """Look one user up by name; with `?after=<partition>:<offset>`, first wait for that record.
+
+    The name comes from the raw URI, not from Flask's decoded route variable, so `%2F` stays in it.
+    """
     wanted = Name(requested_name())
     after = request.args.get("after")
     token = Token.parse(after) if after is not None else None

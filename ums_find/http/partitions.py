@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,6 @@ class PartitionMap:
         self._read = read
         self._refresh_s = refresh_s
         self.count: int | None = None
-        self._stop = threading.Event()
         self._warned = False
 
     def start(self) -> PartitionMap:
@@ -72,9 +72,4 @@ class PartitionMap:
         while True:
             self.refresh()
             wait = self._refresh_s if self.count is not None else min(self._refresh_s, 2.0)
-            if self._stop.wait(wait):
-                return
-
-    def stop(self) -> None:
-        """End the refresh thread."""
-        self._stop.set()
+            time.sleep(wait)

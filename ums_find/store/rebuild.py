@@ -100,14 +100,6 @@ class RebuildStore:
         """Drop both tables if they exist."""
         self.run(f"DROP TABLE IF EXISTS `{tables.view}`, `{tables.checkpoints}`")
 
-    def exists(self, table: str) -> bool:
-        """Whether the table exists in the database."""
-        sql = (
-            "SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_name = %s"
-        )
-        return int(self.run(sql, (table,))[0][0]) > 0
-
     def positions(self, tables: Tables) -> dict[int, int]:
         """The projection's stored next offset by partition, in these tables."""
         sql = f"SELECT part, next_offset FROM `{tables.checkpoints}` WHERE consumer = %s AND topic = %s"
