@@ -4,7 +4,8 @@
 # passwords generated once. Everything lives in $RUN_DIR/secure/ (keys and
 # passwords readable by this user only); re-running reuses it.
 #
-# Each server also has a twin port presenting a certificate for another host name
+# The broker also has an SSL listener that requires a client certificate (mutual
+# TLS, no SASL). Each server also has a twin port presenting a certificate for another host name
 # (wrong.example), signed by the same CA, for tests of host name verification:
 # the broker as a second listener, MariaDB as a small server of its own.
 
@@ -15,6 +16,7 @@ SECURE_DB_PORT=${STACK_SECURE_DB_PORT:-3316}
 SECURE_DB_WRONG_PORT=${STACK_SECURE_DB_WRONG_PORT:-3317}
 SECURE_KAFKA_PORT=${STACK_SECURE_KAFKA_PORT:-9192}
 SECURE_KAFKA_WRONG_PORT=${STACK_SECURE_KAFKA_WRONG_PORT:-9194}
+SECURE_KAFKA_MTLS_PORT=${STACK_SECURE_KAFKA_MTLS_PORT:-9195}
 SECURE_CONTROLLER_PORT=${STACK_SECURE_CONTROLLER_PORT:-9193}
 SECURE_KAFKA_USERS=(admin ums) # SCRAM users; admin is the super user and the inter-broker one
 SECURE_DB_ADMIN=ums_admin      # all privileges, for migrate and the tests
@@ -92,9 +94,9 @@ log.dirs=$KAFKA_DIR/data
 controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
 # Clients and the broker itself speak SASL_SSL; the controller listener stays
 # plaintext on loopback (a single KRaft node only talks to itself there).
-listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,WRONGHOST://127.0.0.1:$SECURE_KAFKA_WRONG_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,WRONGHOST://127.0.0.1:$SECURE_KAFKA_WRONG_PORT
-listener.security.protocol.map=SASL_SSL:SASL_SSL,WRONGHOST:SASL_SSL,CONTROLLER:PLAINTEXT
+listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,WRONGHOST://127.0.0.1:$SECURE_KAFKA_WRONG_PORT,MTLS://127.0.0.1:$SECURE_KAFKA_MTLS_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,WRONGHOST://127.0.0.1:$SECURE_KAFKA_WRONG_PORT,MTLS://127.0.0.1:$SECURE_KAFKA_MTLS_PORT
+listener.security.protocol.map=SASL_SSL:SASL_SSL,WRONGHOST:SASL_SSL,MTLS:SSL,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=SASL_SSL
 sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
@@ -108,6 +110,7 @@ ssl.endpoint.identification.algorithm=https
 listener.name.wronghost.ssl.keystore.location=$SECURE_TLS/wrong-host.p12
 listener.name.wronghost.ssl.keystore.password=$keystore_pw
 listener.name.wronghost.ssl.key.password=$keystore_pw
+listener.name.mtls.ssl.client.auth=required
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin
 # No ACLs are defined: any authenticated user may do anything (the tests' app user).
@@ -165,7 +168,8 @@ start_secure_kafka() {
   kafka_libs
   secure_client_config
   launch_kafka
-  say "secure kafka: started (pid $LAUNCHED) on $BOOTSTRAP (SASL_SSL), wrong host name on :$SECURE_KAFKA_WRONG_PORT"
+  say "secure kafka: started (pid $LAUNCHED) on $BOOTSTRAP (SASL_SSL)," \
+    "mutual TLS on :$SECURE_KAFKA_MTLS_PORT, wrong host name on :$SECURE_KAFKA_WRONG_PORT"
 }
 
 # ---- MariaDB requiring TLS ---------------------------------------------------

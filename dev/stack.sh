@@ -334,7 +334,7 @@ usage: ${0##*/} COMMAND
                      the pair requiring TLS and SCRAM passwords, under .run/secure (\$STACK_DIR/secure)
                      (ports: STACK_SECURE_DB_PORT 3316, STACK_SECURE_DB_WRONG_PORT 3317,
                      STACK_SECURE_KAFKA_PORT 9192, STACK_SECURE_KAFKA_WRONG_PORT 9194,
-                     STACK_SECURE_CONTROLLER_PORT 9193)
+                     STACK_SECURE_KAFKA_MTLS_PORT 9195, STACK_SECURE_CONTROLLER_PORT 9193)
   up-replica | down-replica | status-replica | pause-replica | resume-replica
                      a MariaDB primary with a GTID read replica, under .run/replica (\$STACK_DIR/replica)
                      (ports: STACK_REPLICA_PRIMARY_PORT 3326, STACK_REPLICA_PORT 3327);

@@ -89,6 +89,15 @@ def test_a_broker_certificate_for_another_host_name_is_refused(secure_stack: Sec
     assert unchecked.list_topics(timeout=30).brokers
 
 
+def test_the_mutual_tls_listener_needs_the_client_certificate(secure_stack: SecureStack) -> None:
+    with_cert = Producer({**secure_stack.kafka_mtls_config(), "logger": QUIET})
+    assert with_cert.list_topics(timeout=30).brokers
+    config = secure_stack.kafka_mtls_config()
+    del config["ssl.certificate.location"], config["ssl.key.location"]
+    error = first_error(config)
+    assert error.code() in (KafkaError._SSL, KafkaError._TRANSPORT)
+
+
 def server_tls_version(args: dict[str, Any]) -> str:
     """Connect with these arguments and return the session's TLS version."""
     with mysql.connector.connect(**args) as connection:

@@ -13,6 +13,7 @@ PORTS = [
     "STACK_SECURE_DB_WRONG_PORT",
     "STACK_SECURE_KAFKA_PORT",
     "STACK_SECURE_KAFKA_WRONG_PORT",
+    "STACK_SECURE_KAFKA_MTLS_PORT",
     "STACK_SECURE_CONTROLLER_PORT",
 ]
 KAFKA_USER = "ums"  # SCRAM users: ums (an application), admin (the super user)
@@ -36,6 +37,11 @@ class SecureStack:
     def kafka_wrong_host_port(self) -> int:
         """A listener of the same broker presenting a certificate for wrong.example."""
         return self.ports["STACK_SECURE_KAFKA_WRONG_PORT"]
+
+    @property
+    def kafka_mtls_port(self) -> int:
+        """An SSL listener (no SASL) that requires a client certificate."""
+        return self.ports["STACK_SECURE_KAFKA_MTLS_PORT"]
 
     @property
     def mysql_port(self) -> int:
@@ -73,6 +79,18 @@ class SecureStack:
             "sasl.username": KAFKA_USER,
             "sasl.password": self.password(f"kafka-{KAFKA_USER}"),
             "ssl.ca.location": self.ca_file,
+        }
+        config.update(overrides)
+        return config
+
+    def kafka_mtls_config(self, **overrides: Any) -> dict[str, Any]:
+        """librdkafka properties for the mutual-TLS listener, with the client certificate."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": f"127.0.0.1:{self.kafka_mtls_port}",
+            "security.protocol": "SSL",
+            "ssl.ca.location": self.ca_file,
+            "ssl.certificate.location": self.tls_file("client.pem"),
+            "ssl.key.location": self.tls_file("client.key"),
         }
         config.update(overrides)
         return config
