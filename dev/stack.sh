@@ -4,7 +4,9 @@
 # <repo>/.run/. Run without arguments for the subcommands. A second, private
 # stack runs beside it with STACK_DIR, STACK_DB_PORT, STACK_KAFKA_PORT and
 # STACK_CONTROLLER_PORT set (STACK_KAFKA_LIBS reuses fetched jars, STACK_KAFKA_HEAP
-# sizes the broker).
+# sizes the broker). A pair that requires TLS and passwords (dev/stack-secure.sh)
+# and a primary with a read replica (dev/stack-replica.sh) run under the same
+# run directory on ports of their own.
 set -euo pipefail
 
 DEV_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -16,6 +18,9 @@ DB_PORT=${STACK_DB_PORT:-3306}
 DB_DIR=$RUN_DIR/mariadb
 DB_PID=$DB_DIR/mariadb.pid
 DB_LOG=$DB_DIR/mariadb.err
+DB_INSTALL_ARGS=(--auth-root-authentication-method=normal) # root over TCP, no password
+DB_EXTRA=()                                                # more mariadbd flags (later ones win)
+DB_PING_ARGS=(--protocol=tcp -h127.0.0.1)                  # how db_ping reaches the server
 
 KAFKA_PORT=${STACK_KAFKA_PORT:-9092}
 CONTROLLER_PORT=${STACK_CONTROLLER_PORT:-9093}
@@ -27,6 +32,9 @@ KAFKA_PROPS=$KAFKA_DIR/server.properties
 KAFKA_PID=$KAFKA_DIR/kafka.pid
 KAFKA_LOG=$KAFKA_DIR/server.log
 KAFKA_TOPICS="" # the broker's topics, filled by kafka_list_topics
+KAFKA_FORMAT_ARGS=()  # more StorageTool format options
+TOPIC_CMD_ARGS=()     # more TopicCommand options (a --command-config)
+KAFKA_JVM_ARGS=(-XX:+UseG1GC -XX:MaxGCPauseMillis=20)
 
 UMS_TOPIC=${UMS_TOPIC:-user-added}
 UMS_DLQ_TOPIC=${UMS_DLQ_TOPIC:-user-added.dlq}
@@ -67,6 +75,13 @@ live_pid() { # pidfile pattern: print the pid if that process runs and matches
   [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" || return 1
   grep -qaF -- "$2" "/proc/$pid/cmdline" || return 1
   say "$pid"
+}
+
+secret_in() { # file: print the password kept there, made (random, owner-only) on first use
+  if [[ ! -s $1 ]]; then
+    (umask 077 && mkdir -p "$(dirname -- "$1")" && openssl rand -hex 16 >"$1.tmp" && mv "$1.tmp" "$1")
+  fi
+  cat "$1"
 }
 
 LAUNCHED="" # pid of the last launch
@@ -122,8 +137,13 @@ describe() { # pidfile pattern port: what runs there; fails if nothing answers
 
 # ---- MariaDB ---------------------------------------------------------------
 
+use_mariadb() { # dir port: point the MariaDB functions at another server
+  DB_DIR=$1 DB_PORT=$2 DB_PID=$1/mariadb.pid DB_LOG=$1/mariadb.err
+}
+
 db_ping() {
-  mariadb-admin --no-defaults --protocol=tcp -h127.0.0.1 -P"$DB_PORT" -uroot \
+  # -P before the protocol: a port given later would force TCP.
+  mariadb-admin --no-defaults -P"$DB_PORT" "${DB_PING_ARGS[@]}" -uroot \
     --connect-timeout=2 ping >/dev/null 2>&1
 }
 
@@ -132,8 +152,10 @@ db_ready() { launched_ok "$DB_LOG" mariadb && db_ping; }
 install_mariadb() {
   command -v mariadbd >/dev/null && return
   say "mariadb: installing mariadb-server with apt-get"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq mariadb-server >/dev/null
+  # Other installs may hold the dpkg lock: wait for it rather than fail.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes \
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq mariadb-server >/dev/null
 }
 
 init_mariadb() {
@@ -141,7 +163,7 @@ init_mariadb() {
   say "mariadb: initialising $DB_DIR"
   mkdir -p "$DB_DIR"
   mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$DB_DIR" \
-    --auth-root-authentication-method=normal --skip-test-db \
+    "${DB_INSTALL_ARGS[@]}" --skip-test-db \
     >"$DB_DIR/install.log" 2>&1 || {
     rm -rf "$DB_DIR/mysql"
     die_with_log "$DB_DIR/install.log" "mariadb: mariadb-install-db failed"
@@ -164,7 +186,7 @@ start_mariadb() {
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
     --max-connections=500 --max-allowed-packet=64M --default-time-zone=+00:00 \
     --sql-mode=ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION \
-    --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2
+    --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 "${DB_EXTRA[@]}"
   wait_until 30 db_ready ||
     die_with_log "$DB_LOG" "mariadb: no answer on 127.0.0.1:$DB_PORT within 30 s"
   say "mariadb: started (pid $LAUNCHED) on 127.0.0.1:$DB_PORT"
@@ -175,13 +197,20 @@ describe_mariadb() { describe "$DB_PID" mariadbd "$DB_PORT"; }
 
 # ---- Kafka -----------------------------------------------------------------
 
+use_kafka() { # dir port controller-port: point the Kafka functions at another broker
+  KAFKA_DIR=$1 KAFKA_PORT=$2 CONTROLLER_PORT=$3 BOOTSTRAP=127.0.0.1:$2
+  KAFKA_PROPS=$1/server.properties KAFKA_PID=$1/kafka.pid KAFKA_LOG=$1/server.log
+}
+
 kafka_java() { # main-class args...: run a Kafka tool, logging to tools.log
   timeout 60 java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dlog4j2.configurationFile="$KAFKA_SRC/log4j2.properties" \
     -Dums.log.file="$KAFKA_DIR/tools.log" -cp "$KAFKA_LIBS/*" "$@"
 }
 
-topic_cmd() { kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "$@"; }
+topic_cmd() {
+  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "${TOPIC_CMD_ARGS[@]}" "$@"
+}
 
 kafka_libs_current() { [[ -f $KAFKA_LIBS/.stamp && ! $KAFKA_SRC/pom.xml -nt $KAFKA_LIBS/.stamp ]]; }
 
@@ -198,7 +227,7 @@ kafka_libs() { # copy the jars with Maven, unless the pom is unchanged
   touch "$KAFKA_LIBS/.stamp"
 }
 
-kafka_config() { # the effective properties, with an absolute log dir and our ports
+kafka_config() { # the effective properties (the secure broker replaces this function), with an absolute log dir and our ports
   mkdir -p "$KAFKA_DIR/data"
   {
     sed -e "s/:9092\b/:$KAFKA_PORT/g" -e "s/:9093\b/:$CONTROLLER_PORT/g" "$KAFKA_SRC/server.properties"
@@ -211,7 +240,8 @@ kafka_format() {
   [[ -s $KAFKA_DIR/cluster.id ]] ||
     kafka_java kafka.tools.StorageTool random-uuid >"$KAFKA_DIR/cluster.id"
   kafka_java kafka.tools.StorageTool format --standalone -g \
-    -t "$(<"$KAFKA_DIR/cluster.id")" -c "$KAFKA_PROPS" >"$KAFKA_DIR/format.log" 2>&1 ||
+    -t "$(<"$KAFKA_DIR/cluster.id")" -c "$KAFKA_PROPS" "${KAFKA_FORMAT_ARGS[@]}" \
+    >"$KAFKA_DIR/format.log" 2>&1 ||
     die_with_log "$KAFKA_DIR/format.log" "kafka: formatting the storage failed"
   say "kafka: storage formatted (cluster id $(<"$KAFKA_DIR/cluster.id"))"
 }
@@ -224,7 +254,7 @@ launch_kafka() {
   kafka_config
   kafka_format
   launch "$KAFKA_PID" "$KAFKA_DIR/kafka.out" java -Xms256m -Xmx"${STACK_KAFKA_HEAP:-1g}" \
-    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    "${KAFKA_JVM_ARGS[@]}" -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_SRC/log4j2.properties" \
     -Dums.log.file="$KAFKA_LOG" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS"
   # The broker opens 9092 only once it is registered and unfenced: then it is ready.
@@ -265,6 +295,11 @@ ensure_topics() {
   ensure_topic "$UMS_DLQ_TOPIC" retention.ms=-1
 }
 
+# shellcheck source=dev/stack-secure.sh
+source "$DEV_DIR/stack-secure.sh"
+# shellcheck source=dev/stack-replica.sh
+source "$DEV_DIR/stack-replica.sh"
+
 # ---- commands ----------------------------------------------------------------
 
 up() {
@@ -295,6 +330,15 @@ usage: ${0##*/} COMMAND
   status             what runs (exit 1 if a service is down)
   start-mariadb | stop-mariadb | restart-mariadb
   start-kafka   | stop-kafka   | restart-kafka    (data is kept)
+  up-secure | down-secure | status-secure
+                     the pair requiring TLS and SCRAM passwords, under .run/secure (\$STACK_DIR/secure)
+                     (ports: STACK_SECURE_DB_PORT 3316, STACK_SECURE_DB_WRONG_PORT 3317,
+                     STACK_SECURE_KAFKA_PORT 9192, STACK_SECURE_KAFKA_WRONG_PORT 9194,
+                     STACK_SECURE_KAFKA_MTLS_PORT 9195, STACK_SECURE_CONTROLLER_PORT 9193)
+  up-replica | down-replica | status-replica | pause-replica | resume-replica
+                     a MariaDB primary with a GTID read replica, under .run/replica (\$STACK_DIR/replica)
+                     (ports: STACK_REPLICA_PRIMARY_PORT 3326, STACK_REPLICA_PORT 3327);
+                     pause/resume stop and start the replica's SQL thread
 Topics: \$UMS_TOPIC (default user-added), \$UMS_DLQ_TOPIC (default user-added.dlq).
 EOF
 }
@@ -319,6 +363,14 @@ run() {
       stop_kafka
       start_kafka
       ;;
+    up-secure) up_secure ;;
+    down-secure) down_secure ;;
+    status-secure) status_secure ;;
+    up-replica) up_replica ;;
+    down-replica) down_replica ;;
+    status-replica) status_replica ;;
+    pause-replica) replica_sql "STOP SLAVE SQL_THREAD" ;;
+    resume-replica) replica_sql "START SLAVE SQL_THREAD" ;;
     *)
       usage >&2
       return 2
@@ -330,13 +382,13 @@ main() {
   local start ms
   start=$(date +%s%N)
   mkdir -p "$RUN_DIR"
-  if [[ ${1:-} != status ]]; then # one stack.sh at a time changes the stack
+  if [[ ${1:-} != status* ]]; then # one stack.sh at a time changes the stack
     exec 9>"$RUN_DIR/stack.lock"
     flock -w 300 9 || die "another dev/stack.sh still holds $RUN_DIR/stack.lock"
   fi
   run "$@"
   ms=$((($(date +%s%N) - start) / 1000000))
-  [[ $1 == status ]] || printf 'stack: %s done in %d.%d s\n' "$1" $((ms / 1000)) $((ms % 1000 / 100))
+  [[ $1 == status* ]] || printf 'stack: %s done in %d.%d s\n' "$1" $((ms / 1000)) $((ms % 1000 / 100))
 }
 
 main "$@"

@@ -5,10 +5,15 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ums_find.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.support.replica import ReplicaPair
+    from tests.support.secure import SecureStack
 
 
 def random_suffix() -> str:
@@ -89,3 +94,27 @@ def stack(database: Settings, topics: Settings) -> Settings:
         group_id=topics.kafka.group_id,
         consumer_name=topics.consumer.name,
     )
+
+
+@pytest.fixture(scope="session")
+def secure_stack() -> Iterator[SecureStack]:
+    """Kafka over SASL_SSL and a MariaDB requiring TLS, started on first use, stopped at the end."""
+    from tests.support.secure import start_secure_stack
+
+    stack = start_secure_stack()
+    try:
+        yield stack
+    finally:
+        stack.run("down-secure")
+
+
+@pytest.fixture(scope="session")
+def replica_pair() -> Iterator[ReplicaPair]:
+    """A MariaDB primary and its read replica, started on first use, stopped at the end."""
+    from tests.support.replica import start_replica_pair
+
+    pair = start_replica_pair(base_settings())
+    try:
+        yield pair
+    finally:
+        pair.run("down-replica")
