@@ -104,6 +104,11 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "replay_lock_s": ("UMS_REPLAY_LOCK_S", "5", _number(0.1, 600.0)),
     "consumer_http_port": ("UMS_CONSUMER_HTTP_PORT", "8081", _integer(0, 65535)),
     "consumer_stall_s": ("UMS_CONSUMER_STALL_S", "60", _number(1.0, 3_600.0)),
+    "on_checkpoint_ahead": (
+        "UMS_ON_CHECKPOINT_AHEAD",
+        "reset",
+        _matching(re.compile("reset|fail"), "choice (reset or fail)"),
+    ),
     "db_lock_timeout_s": ("UMS_DB_LOCK_TIMEOUT_S", "10", _integer(0, 3_600)),
     "kafka_session_timeout_s": ("UMS_KAFKA_SESSION_TIMEOUT_S", "45", _number(1.0, 3_600.0)),
     "group_instance_id": ("UMS_GROUP_INSTANCE_ID", "", str.strip),
@@ -147,6 +152,7 @@ class Settings:
     replay_lock_s: float
     consumer_http_port: int
     consumer_stall_s: float
+    on_checkpoint_ahead: str
     db_lock_timeout_s: int
     kafka_session_timeout_s: float
     group_instance_id: str
