@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from consumers.assignment import Assignment
 from consumers.backoff import Backoff, RetryBudgetExceeded
@@ -307,6 +307,24 @@ class Projector:
             started[start.partition] = start.position
             # Always a seek: a partition assigned paused would otherwise fetch from the
             # group's committed offset, which is no truth of what the view holds.
-            self._consumer.seek(TopicPartition(self._topic, start.partition, start.fetch))
+            self._seek(TopicPartition(self._topic, start.partition, start.fetch))
         log.info("checkpoints loaded %s", started)
         self._resume_loaded()
+
+    def _seek(self, tp: TopicPartition) -> None:
+        try:
+            self._consumer.seek(tp)
+        except KafkaException as exc:
+            # A partition whose fetch failed (an offset out of range) refuses a seek: assign
+            # the whole assignment again, each partition from where the view has applied it.
+            log.info("seek of %s[%d] refused (%s); assigning again", self._topic, tp.partition, exc)
+            self._reassign()
+
+    def _reassign(self) -> None:
+        parts = [tp.partition for tp in self._consumer.assignment()]
+        loaded = {p: self.positions[p] for p in parts if p in self.positions}
+        self._consumer.assign(
+            [TopicPartition(self._topic, p, OFFSET_BEGINNING if o is None else o) for p, o in loaded.items()]
+            + [TopicPartition(self._topic, p) for p in parts if p not in loaded]
+        )
+        self._consumer.pause([TopicPartition(self._topic, p) for p in parts if p not in loaded])

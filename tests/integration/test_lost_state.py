@@ -138,3 +138,14 @@ def test_partitions_added_to_the_topic_are_followed_with_a_warning(
     assert "AddedPartition1" in view_rows(stack)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("went from 3 to 4 partitions" in w and "ums-find replay" in w for w in warnings), warnings
+
+
+def test_a_topic_recreated_under_a_running_consumer_is_read_from_its_beginning(stack: Settings) -> None:
+    fast = replace(stack, partitions_refresh_s=1.0)
+    produce_to(stack, {p: [f"OldUser{p}{i:03}" for i in range(3)] for p in range(3)})
+    with consumer_thread(fast):
+        wait_for_offsets(stack, {0: 3, 1: 3, 2: 3})
+        recreate_topics(stack)
+        produce_to(stack, {0: ["NewUser0001"], 1: ["NewUser0002"], 2: ["NewUser0003", "NewUser0004"]})
+        wait_until(lambda: checkpoints(stack) == {0: 1, 1: 1, 2: 2}, 60, "the checkpoints of the new topic")
+    assert {n for n in view_rows(stack) if n.startswith("NewUser")} == {f"NewUser000{i}" for i in range(1, 5)}
