@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING
@@ -54,3 +55,8 @@ def start_at(partition: int, checkpoint: int | None, low: int, high: int, policy
     if checkpoint < low:
         return Start(partition, low, checkpoint, checkpoint, lost=low - checkpoint)
     return Start(partition, checkpoint, checkpoint, checkpoint)
+
+
+def within_ends(checkpoints: Mapping[int, int], highs: Mapping[int, int]) -> dict[int, int]:
+    """Checkpoints, none past its partition's end: one beyond it belongs to an earlier topic."""
+    return {p: min(offset, highs.get(p, offset)) for p, offset in checkpoints.items()}

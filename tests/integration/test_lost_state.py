@@ -30,7 +30,9 @@ def produce_to(settings: Settings, records: dict[int, list[str]]) -> None:
     prod = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all"})
     for part, names in records.items():
         for index, name in enumerate(names):
-            prod.produce(settings.topic, key=name.encode(), value=user(name, 9000000000 + index), partition=part)
+            prod.produce(
+                settings.topic, key=name.encode(), value=user(name, 9000000000 + index), partition=part
+            )
     assert prod.flush(30) == 0
 
 
@@ -149,3 +151,15 @@ def test_a_topic_recreated_under_a_running_consumer_is_read_from_its_beginning(s
         produce_to(stack, {0: ["NewUser0001"], 1: ["NewUser0002"], 2: ["NewUser0003", "NewUser0004"]})
         wait_until(lambda: checkpoints(stack) == {0: 1, 1: 1, 2: 2}, 60, "the checkpoints of the new topic")
     assert {n for n in view_rows(stack) if n.startswith("NewUser")} == {f"NewUser000{i}" for i in range(1, 5)}
+
+
+def test_a_replay_after_the_topic_was_recreated_takes_the_new_topic_as_it_is(stack: Settings) -> None:
+    produce_to(stack, {p: [f"OldUser{p}{i:03}" for i in range(3)] for p in range(3)})
+    with consumer_thread(stack):
+        wait_for_offsets(stack, {0: 3, 1: 3, 2: 3})
+    recreate_topics(stack)
+    produce_to(stack, {0: ["NewUser0001"], 1: ["NewUser0002"]})
+    done = cli(stack, "replay", timeout_s=120)
+    assert done.returncode == 0, done.stderr
+    assert checkpoints(stack) == {0: 1, 1: 1, 2: 0}
+    assert set(view_rows(stack)) == {"NewUser0001", "NewUser0002"}

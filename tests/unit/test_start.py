@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import OFFSET_BEGINNING
 
-from consumers.start import FAIL, RESET, CheckpointAhead, Start, start_at
+from consumers.start import FAIL, RESET, CheckpointAhead, Start, start_at, within_ends
 from consumers.status import PartitionStatus, Status, render
 from ums_find.settings import Settings, SettingsError
 
@@ -62,3 +62,7 @@ def test_the_checkpoint_ahead_policy_is_validated() -> None:
     assert Settings.from_env({"UMS_ON_CHECKPOINT_AHEAD": "fail"}).on_checkpoint_ahead == "fail"
     with pytest.raises(SettingsError, match="UMS_ON_CHECKPOINT_AHEAD='skip' is invalid"):
         Settings.from_env({"UMS_ON_CHECKPOINT_AHEAD": "skip"})
+
+
+def test_live_checkpoints_beyond_the_end_count_as_the_end_for_a_replay() -> None:
+    assert within_ends({0: 500, 1: 4, 2: 7}, {0: 10, 1: 10}) == {0: 10, 1: 4, 2: 7}
