@@ -121,7 +121,7 @@ class Projector:
                     high - offset,
                     offset,
                 )
-                self._consumer.seek(TopicPartition(self._topic, part, offset))
+                self._seek(TopicPartition(self._topic, part, offset))
 
     def apply(self, messages: Sequence[Message]) -> None:
         """Apply a batch, pausing and retrying through faults without moving past it."""
