@@ -163,3 +163,25 @@ def test_a_replay_after_the_topic_was_recreated_takes_the_new_topic_as_it_is(sta
     assert done.returncode == 0, done.stderr
     assert checkpoints(stack) == {0: 1, 1: 1, 2: 0}
     assert set(view_rows(stack)) == {"NewUser0001", "NewUser0002"}
+
+
+@pytest.mark.keep_forever
+def test_records_deleted_below_the_checkpoint_are_reported_and_reading_goes_on(
+    stack: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    produce_to(stack, {0: [f"Retained{i:04}" for i in range(6)]})
+    query(
+        stack,
+        "INSERT INTO ums_checkpoints (consumer, topic, part, next_offset) VALUES (%s, %s, 0, 2)",
+        (stack.consumer_name, stack.topic),
+    )
+    client = admin(stack)  # kept alive until the future resolves
+    for future in client.delete_records([TopicPartition(stack.topic, 0, 4)]).values():
+        future.result(timeout=30)
+    with consumer_thread(stack):
+        wait_for_offsets(stack, {0: 6})
+    assert set(view_rows(stack)) == {"Retained0004", "Retained0005"}
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("records 2 to 3 were deleted" in m for m in messages), messages
+    assert not any("beyond the partition's end" in m for m in messages), messages
