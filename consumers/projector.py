@@ -318,13 +318,15 @@ class Projector:
             # A partition whose fetch failed (an offset out of range) refuses a seek: assign
             # the whole assignment again, each partition from where the view has applied it.
             log.info("seek of %s[%d] refused (%s); assigning again", self._topic, tp.partition, exc)
-            self._reassign()
+            self._reassign(tp)
 
-    def _reassign(self) -> None:
+    def _reassign(self, target: TopicPartition) -> None:
         parts = [tp.partition for tp in self._consumer.assignment()]
         loaded = {p: self.positions[p] for p in parts if p in self.positions}
+        fetch = {p: OFFSET_BEGINNING if o is None else o for p, o in loaded.items()}
+        fetch[target.partition] = target.offset  # where the seek was to go
         self._consumer.assign(
-            [TopicPartition(self._topic, p, OFFSET_BEGINNING if o is None else o) for p, o in loaded.items()]
-            + [TopicPartition(self._topic, p) for p in parts if p not in loaded]
+            [TopicPartition(self._topic, p, o) for p, o in fetch.items()]
+            + [TopicPartition(self._topic, p) for p in parts if p not in fetch]
         )
         self._consumer.pause([TopicPartition(self._topic, p) for p in parts if p not in loaded])
