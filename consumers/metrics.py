@@ -41,6 +41,12 @@ class ConsumerMetrics:
         self.lag = Gauge(
             "ums_consumer_lag", "High watermark minus checkpoint per partition", ["partition"], registry=reg
         )
+        self.checkpoint_ahead = Counter(
+            "ums_consumer_checkpoint_ahead",
+            "Checkpoints found beyond their partition's end (topic recreated or truncated)",
+            ["partition"],
+            registry=reg,
+        )
         self.last_turn = Gauge(
             "ums_consumer_last_poll_timestamp_seconds", "When the poll loop last turned", registry=reg
         )

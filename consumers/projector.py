@@ -6,24 +6,19 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    OFFSET_STORED,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from consumers.assignment import Assignment
 from consumers.backoff import Backoff, RetryBudgetExceeded
 from consumers.batch import Plan, plan
 from consumers.kafka import DeadLetters, KafkaUnavailable, log_deduplicated
 from consumers.metrics import ConsumerMetrics
+from consumers.start import RESET, CheckpointAhead, Start
 from ums_find.store import DatabaseUnavailable, ProjectionStore, StalePosition
 
-__all__ = ["Projector", "RetryBudgetExceeded"]
+__all__ = ["CheckpointAhead", "Projector", "RetryBudgetExceeded"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +30,8 @@ class Projector:
 
     `positions` holds the partitions whose checkpoints are loaded; `pending` those
     assigned whose checkpoints are not (yet) readable: they stay paused until they are.
+    `expected` holds, for a partition read again from its beginning, the stale checkpoint
+    its first batch must find (and replaces) in the database.
     """
 
     def __init__(
@@ -48,6 +45,7 @@ class Projector:
         batch_wait_s: float = 0.1,
         retry_limit_s: float = 300.0,
         metrics: ConsumerMetrics | None = None,
+        on_checkpoint_ahead: str = RESET,
     ) -> None:
         self._consumer, self._store, self._dead_letters = consumer, store, dead_letters
         self._topic = topic
@@ -56,7 +54,9 @@ class Projector:
         self.metrics = metrics or ConsumerMetrics()
         self.positions: dict[int, int | None] = {}
         self.pending: set[int] = set()
-        self._refetch: set[int] = set()
+        self.expected: dict[int, int | None] = {}
+        self.assignment = Assignment(consumer, topic, self.metrics, on_checkpoint_ahead)
+        self._failure: CheckpointAhead | None = None
         self.applied = 0
         self.faulted = False
         self.last_turn = time.monotonic()
@@ -79,6 +79,8 @@ class Projector:
     def step(self) -> None:
         """Load what checkpoints are missing, then poll one batch and apply it."""
         self._turned()
+        if self._failure is not None:
+            raise self._failure
         if self.pending:
             self._load_pending()
         messages = self._poll_batch()
@@ -101,6 +103,7 @@ class Projector:
     def _unstick(self) -> None:
         # After a broker restart librdkafka may leave a partition's fetcher idle although
         # records wait (librdkafka issue 5153): ask the broker, and re-seek where it lags.
+        # (Where partitions start is decided on assignment, not here.)
         self._last_message = time.monotonic()
         for part, offset in list(self.positions.items()):
             tp = TopicPartition(self._topic, part)
@@ -118,7 +121,7 @@ class Projector:
                     high - offset,
                     offset,
                 )
-                self._consumer.seek(TopicPartition(self._topic, part, offset))
+                self._seek(TopicPartition(self._topic, part, offset))
 
     def apply(self, messages: Sequence[Message]) -> None:
         """Apply a batch, pausing and retrying through faults without moving past it."""
@@ -149,9 +152,13 @@ class Projector:
         # Dead letters reach the broker before the checkpoint passes them: a crash
         # in between sends one twice, never loses one.
         self._dead_letters.send(batch.poison)
-        self._store.apply(batch.changes, batch.positions)
-        for pos in batch.positions:
+        # A partition read again from its beginning replaces its stale checkpoint in this
+        # transaction: the fence checks the stale one is still what is stored.
+        positions = [replace(p, expected=self.expected.get(p.partition, p.expected)) for p in batch.positions]
+        self._store.apply(batch.changes, positions)
+        for pos in positions:
             self.positions[pos.partition] = pos.next_offset
+            self.expected.pop(pos.partition, None)
         self.applied += batch.records
         self.metrics.applied.inc(batch.records - len(batch.poison))
         self.metrics.poison.inc(len(batch.poison))
@@ -203,6 +210,11 @@ class Projector:
             err = msg.error()
             if err is None:
                 good.append(msg)
+            elif err.code() == KafkaError._AUTO_OFFSET_RESET and msg.partition() in self.positions:
+                # The fetch position left the partition's range (records deleted, or the topic
+                # recreated under us): decide again, from the checkpoint and fresh watermarks.
+                log.warning("%s[%s]: %s; checking the checkpoint again", self._topic, msg.partition(), err)
+                self._reload([int(msg.partition() or 0)])
             elif err.code() != KafkaError._PARTITION_EOF:
                 log_deduplicated(log, f"consume error: {err}")
                 if err.fatal():
@@ -222,24 +234,38 @@ class Projector:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         parts = [tp.partition for tp in partitions]
         try:
-            stored = self._store.load_positions(parts)
-        except DatabaseUnavailable as exc:
+            starts = {s.partition: s for s in self.assignment.starts(self._store.load_positions(parts))}
+        except CheckpointAhead as exc:
+            # Raised from the loop: an exception inside a rebalance callback would be lost.
+            self._failure = exc
+            starts = {}
+        except (DatabaseUnavailable, KafkaException) as exc:
             # Retrying here would block the poll thread (and the group's heartbeat of progress):
             # start paused and let the loop load them, polling between tries.
-            log.warning("assigned %s; checkpoints unreadable (%s): paused until loaded", parts, exc)
+            log.warning(
+                "assigned %s; checkpoints or watermarks unreadable (%s): paused until loaded", parts, exc
+            )
+            starts = {}
+            self.pending.update(parts)
+        if not starts:
             consumer.assign(partitions)
             consumer.pause(partitions)
-            self.pending.update(parts)
             return
         for tp in partitions:
-            offset = stored[tp.partition]
-            tp.offset = OFFSET_STORED if offset is None else offset
-            self.positions[tp.partition] = offset
-        log.info("assigned %s", stored)
+            tp.offset = starts[tp.partition].fetch
+            self._hold(starts[tp.partition])
+        log.info("assigned %s", {p: s.position for p, s in sorted(starts.items())})
         consumer.assign(partitions)
         # librdkafka keeps a partition's pause across unassign and assign: a partition
         # paused during a retry and handed back to us must fetch again.
         consumer.resume(partitions)
+
+    def _hold(self, start: Start) -> None:
+        self.positions[start.partition] = start.position
+        if start.expected != start.position:
+            self.expected[start.partition] = start.expected
+        else:
+            self.expected.pop(start.partition, None)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Batches are applied synchronously in the loop, so none is in flight here; a batch
@@ -248,7 +274,7 @@ class Projector:
         for part in parts:
             self.positions.pop(part, None)
             self.pending.discard(part)
-            self._refetch.discard(part)
+            self.expected.pop(part, None)
         self.metrics.forget(parts)
         log.info("revoked %s", parts)
         consumer.unassign()
@@ -256,37 +282,51 @@ class Projector:
     def _reload(self, partitions: list[int]) -> None:
         for part in partitions:
             self.positions.pop(part, None)
+            self.expected.pop(part, None)
             self.pending.add(part)
-            self._refetch.add(part)
         self._consumer.pause([TopicPartition(self._topic, p) for p in partitions])
 
     def _load_pending(self) -> None:
         backoff = Backoff(self._retry_limit_s)
         while self.pending and not self._stop.is_set():
-            parts = sorted(self.pending)
             try:
-                stored = self._store.load_positions(parts)
-            except DatabaseUnavailable as exc:
+                starts = self.assignment.starts(self._store.load_positions(sorted(self.pending)))
+            except (DatabaseUnavailable, KafkaException) as exc:
                 self._retry(backoff, str(exc))
                 continue
             self._recovered(backoff)
-            self._start(parts, stored)
+            self._start(starts)
 
-    def _start(self, parts: list[int], stored: dict[int, int | None]) -> None:
+    def _start(self, starts: list[Start]) -> None:
         started = {}
-        for part in parts:
-            if part not in self.pending:  # revoked while we waited
+        for start in starts:
+            if start.partition not in self.pending:  # revoked while we waited
                 continue
-            self.pending.discard(part)
-            self.positions[part] = stored[part]
-            started[part] = stored[part]
-            # No checkpoint: a freshly assigned partition starts at the group's offset (or the
-            # earliest); one that was already fetching must start over from the beginning.
-            target = stored[part]
-            if target is None and part in self._refetch:
-                target = OFFSET_BEGINNING
-            self._refetch.discard(part)
-            if target is not None:
-                self._consumer.seek(TopicPartition(self._topic, part, target))
+            self.pending.discard(start.partition)
+            self._hold(start)
+            started[start.partition] = start.position
+            # Always a seek: a partition assigned paused would otherwise fetch from the
+            # group's committed offset, which is no truth of what the view holds.
+            self._seek(TopicPartition(self._topic, start.partition, start.fetch))
         log.info("checkpoints loaded %s", started)
         self._resume_loaded()
+
+    def _seek(self, tp: TopicPartition) -> None:
+        try:
+            self._consumer.seek(tp)
+        except KafkaException as exc:
+            # A partition whose fetch failed (an offset out of range) refuses a seek: assign
+            # the whole assignment again, each partition from where the view has applied it.
+            log.info("seek of %s[%d] refused (%s); assigning again", self._topic, tp.partition, exc)
+            self._reassign(tp)
+
+    def _reassign(self, target: TopicPartition) -> None:
+        parts = [tp.partition for tp in self._consumer.assignment()]
+        loaded = {p: self.positions[p] for p in parts if p in self.positions}
+        fetch = {p: OFFSET_BEGINNING if o is None else o for p, o in loaded.items()}
+        fetch[target.partition] = target.offset  # where the seek was to go
+        self._consumer.assign(
+            [TopicPartition(self._topic, p, o) for p, o in fetch.items()]
+            + [TopicPartition(self._topic, p) for p in parts if p not in fetch]
+        )
+        self._consumer.pause([TopicPartition(self._topic, p) for p in parts if p not in loaded])

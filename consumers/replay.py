@@ -18,6 +18,7 @@ from consumers.replay_report import (
     check_complete,
 )
 from consumers.side import Extent, SideReader, topic_extent
+from consumers.start import within_ends
 from ums_find.settings import Settings
 from ums_find.store import migrate
 from ums_find.store.compare import compare
@@ -74,13 +75,13 @@ class Replay:
 
     def _near(self, side: SideReader) -> None:
         """Apply until the side has read what the topic held at the start and nears the live view."""
-        ends, live, read_at = self._extent.ends, self.store.positions(self.store.live), time.monotonic()
+        ends, live, read_at = self._extent.ends, self._live(side), time.monotonic()
         while True:
             self._check_stop()
             side.turn()
             self._progress.update(side.reached)
             if time.monotonic() - read_at > 0.5:
-                live, read_at = self.store.positions(self.store.live), time.monotonic()
+                live, read_at = self._live(side), time.monotonic()
             behind = sum(max(0, live.get(p, 0) - side.reached[p]) for p in side.partitions)
             if (
                 all(side.reached[p] >= ends[p] for p in ends)
@@ -118,7 +119,7 @@ class Replay:
 
     def _under_writer_lock(self, side: SideReader) -> bool:
         taken = time.monotonic()
-        targets = self.store.positions(self.store.live)
+        targets = self._live(side)
         deadline = taken + self._settings.consumer.replay_lock_s
         while not _covers(side.reached, targets):
             self._check_stop()
@@ -130,6 +131,18 @@ class Replay:
         self.summary.lock_held_s = time.monotonic() - taken
         log.info("held the writer lock for %.3f s", self.summary.lock_held_s)
         return True
+
+    def _live(self, side: SideReader) -> dict[int, int]:
+        """The live checkpoints; one beyond its partition's end (topic recreated) counts as the end."""
+        live = self.store.positions(self.store.live)
+        targets = within_ends(live, side.highs())
+        ahead = sorted(p for p in live if targets[p] < live[p])
+        if ahead and not self.summary.notes:
+            log.warning(
+                "live checkpoints beyond the partitions' ends on %s: the rebuilt view replaces them", ahead
+            )
+            self.summary.notes.append(f"live checkpoints were beyond the topic's end on partitions {ahead}")
+        return targets
 
     def _conclude(self, side: SideReader, targets: Mapping[int, int]) -> None:
         self.summary.records, self.summary.poison = side.projector.applied, len(side.poison.seen)

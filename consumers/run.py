@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, Producer
 from consumers import health
 from consumers.kafka import DeadLetters, KafkaUnavailable, consumer_config, producer_config
 from consumers.metrics import ConsumerMetrics
-from consumers.projector import Projector, RetryBudgetExceeded
+from consumers.projector import CheckpointAhead, Projector, RetryBudgetExceeded
 from ums_find.settings import Settings
 from ums_find.store import ProjectionStore
 
@@ -23,12 +23,20 @@ log = logging.getLogger(__name__)
 
 EXIT_RESTART = 3  # a fault outlasted its bound: restart from the checkpoint
 EXIT_PORT = 2  # the probe port could not be opened
+EXIT_CHECKPOINT_AHEAD = 5  # a checkpoint beyond its partition's end, with UMS_ON_CHECKPOINT_AHEAD=fail
 _WAKEUP: list[socket.socket] = []
 
 
 def build_projector(settings: Settings) -> tuple[Projector, Consumer, Producer, ProjectionStore]:
     """The live consumer's parts, from the settings."""
-    consumer = Consumer(consumer_config(settings, settings.kafka.group_id))
+    # A fetch position out of the partition's range is an error for the loop to judge,
+    # not a silent jump to the earliest record (which the checkpoint would then skip).
+    # Partitions added to the topic are assigned at the next metadata refresh.
+    overrides = {
+        "auto.offset.reset": "error",
+        "topic.metadata.refresh.interval.ms": round(settings.http.partitions_refresh_s * 1000),
+    }
+    consumer = Consumer(consumer_config(settings, settings.kafka.group_id, **overrides))
     producer = Producer(producer_config(settings))
     store = ProjectionStore(settings, settings.consumer.name, settings.kafka.topic)
     projector = Projector(
@@ -40,6 +48,7 @@ def build_projector(settings: Settings) -> tuple[Projector, Consumer, Producer, 
         batch_wait_s=settings.consumer.batch_wait_s,
         retry_limit_s=settings.consumer.retry_max_s,
         metrics=ConsumerMetrics(),
+        on_checkpoint_ahead=settings.consumer.on_checkpoint_ahead,
     )
     return projector, consumer, producer, store
 
@@ -69,6 +78,9 @@ def run_projection(settings: Settings, stop: threading.Event) -> int:
     except (RetryBudgetExceeded, KafkaUnavailable) as exc:
         log.error("stopping to restart from the checkpoint: %s", exc)
         return EXIT_RESTART
+    except CheckpointAhead as exc:
+        log.error("stopping: %s; UMS_ON_CHECKPOINT_AHEAD=fail leaves it to an operator", exc)
+        return EXIT_CHECKPOINT_AHEAD
     finally:
         _close(consumer, producer, store, settings.shutdown_s / 2)
         if server is not None:

@@ -107,6 +107,16 @@ class SideReader:
         for part, offset in self.projector.positions.items():
             self.reached[part] = max(self.reached[part], offset or 0)
 
+    def highs(self) -> dict[int, int]:
+        """Each partition's high watermark, from the broker (KafkaUnavailable if it does not answer)."""
+        try:
+            return {
+                p: int(self.consumer.get_watermark_offsets(TopicPartition(self._topic, p), 5.0, False)[1])
+                for p in self.partitions
+            }
+        except KafkaException as exc:
+            raise KafkaUnavailable(f"watermarks of {self._topic}: {exc}") from exc
+
     def rewind(self) -> None:
         """Go back to the applied positions, to fetch again what `turn` left out."""
         for part in self.partitions:

@@ -22,6 +22,7 @@ from ums_find.settings_fields import (
     TOPIC_NAME,
     Secret,
     SettingsError,
+    choice,
     env,
     integer,
     matching,
@@ -98,6 +99,7 @@ class ConsumerSettings:
     stall_s: float = env("UMS_CONSUMER_STALL_S", "60", number(1.0, 3_600.0))
     replay_batch_size: int = env("UMS_REPLAY_BATCH_SIZE", "10000", integer(1, 100_000))
     replay_lock_s: float = env("UMS_REPLAY_LOCK_S", "5", number(0.1, 600.0))
+    on_checkpoint_ahead: str = env("UMS_ON_CHECKPOINT_AHEAD", "reset", choice("reset", "fail"))
 
 
 _SECTIONS: dict[str, type] = {

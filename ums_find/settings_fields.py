@@ -89,6 +89,11 @@ def text(raw: str) -> str:
     return raw
 
 
+def choice(*choices: str) -> Callable[[str], str]:
+    """A check: one of these words."""
+    return matching(re.compile("|".join(map(re.escape, choices))), f"choice ({' or '.join(choices)})")
+
+
 PORT = integer(1, 65535)
 IDENT = matching(_IDENTIFIER, "identifier (letters, digits, _)")
 TOPIC_NAME = matching(_TOPIC, "topic name")
