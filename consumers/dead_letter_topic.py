@@ -24,9 +24,24 @@ _MISSING = {KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC}
 _REFUSED = {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
 
 
+ANY_TIMESTAMP_MS = str(2**63 - 1)
+
+
 def dead_letter_max_bytes(main_max_bytes: int) -> int:
     """The max.message.bytes to give a new dead-letter topic beside a topic taking `main_max_bytes`."""
     return main_max_bytes + HEADROOM_BYTES
+
+
+def dead_letter_config(main_max_bytes: int) -> dict[str, str]:
+    """A new dead-letter topic's config: kept forever (dead letters may lack a key, which compaction
+    refuses), a little larger records than the main topic, and any timestamp (a dead letter keeps
+    its record's, which the main topic may have accepted far from now)."""
+    return {
+        "retention.ms": "-1",
+        "max.message.bytes": str(dead_letter_max_bytes(main_max_bytes)),
+        "message.timestamp.after.max.ms": ANY_TIMESTAMP_MS,
+        "message.timestamp.before.max.ms": ANY_TIMESTAMP_MS,
+    }
 
 
 def producer_limit(topic_max_bytes: int) -> int:

@@ -32,6 +32,7 @@ _PERMANENT = {
     KafkaError.TOPIC_AUTHORIZATION_FAILED,
     KafkaError.CLUSTER_AUTHORIZATION_FAILED,
     KafkaError.TOPIC_EXCEPTION,
+    KafkaError.INVALID_TIMESTAMP,  # the DLQ refuses the record's timestamp, which a dead letter keeps
 }
 
 

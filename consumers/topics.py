@@ -7,7 +7,7 @@ import logging
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from consumers.dead_letter_topic import BROKER_DEFAULT_MAX_BYTES, dead_letter_max_bytes, max_message_bytes
+from consumers.dead_letter_topic import BROKER_DEFAULT_MAX_BYTES, dead_letter_config, max_message_bytes
 from consumers.kafka import KafkaUnavailable
 from ums_find.settings import Settings
 
@@ -17,15 +17,10 @@ PARTITIONS = 3
 
 
 def wanted_topics(settings: Settings, main_max_bytes: int = BROKER_DEFAULT_MAX_BYTES) -> list[NewTopic]:
-    """The topic compacted (the contract's default), the DLQ kept forever (its records may lack keys).
-
-    The DLQ takes records a little larger than the topic does: a dead letter is the record
-    plus headers of ours.
-    """
-    dlq_config = {"retention.ms": "-1", "max.message.bytes": str(dead_letter_max_bytes(main_max_bytes))}
+    """The topic compacted (the contract's default), the DLQ able to take any record of it."""
     return [
         NewTopic(settings.topic, PARTITIONS, 1, config={"cleanup.policy": "compact"}),
-        NewTopic(settings.dlq_topic, PARTITIONS, 1, config=dlq_config),
+        NewTopic(settings.dlq_topic, PARTITIONS, 1, config=dead_letter_config(main_max_bytes)),
     ]
 
 

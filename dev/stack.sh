@@ -266,8 +266,10 @@ ensure_topics() {
   ensure_topic "$UMS_TOPIC" cleanup.policy=compact
   # Dead letters may lack a key, which a compacted topic refuses: keep forever. A dead
   # letter is its record plus our headers: the DLQ takes 64 KiB more than the broker's
-  # default of 1048588 bytes, which the topic has.
-  ensure_topic "$UMS_DLQ_TOPIC" retention.ms=-1 max.message.bytes=1114124
+  # default of 1048588 bytes, which the topic has, and any timestamp (a dead letter
+  # keeps its record's).
+  ensure_topic "$UMS_DLQ_TOPIC" retention.ms=-1 max.message.bytes=1114124 \
+    message.timestamp.after.max.ms=9223372036854775807
 }
 
 # ---- commands ----------------------------------------------------------------
