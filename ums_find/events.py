@@ -80,8 +80,8 @@ def _reject_constant(token: str) -> Any:
     raise ValueError(f"{token} is not JSON")
 
 
-# One decoder for all records (json.loads with hooks builds a new one per call). Numbers stay
-# text until a field needs one: int() of a long literal raises or takes seconds.
+# One decoder for all records (json.loads with hooks builds a new one per call). Long integer
+# literals are clamped and others kept as text: int() or Decimal of them raises or takes seconds.
 _DECODER = json.JSONDecoder(
     parse_int=integer_literal, parse_float=fraction_literal, parse_constant=_reject_constant
 )
@@ -111,10 +111,6 @@ def parse_phone(raw: object) -> PhoneNumber:
     """A phone from a JSON integer or a string of ASCII digits."""
     if raw is None:
         raise InvalidPhone("phone missing")
-    if isinstance(raw, Number):
-        if not raw.integral:
-            raise InvalidPhone("phone not an integer")
-        return PhoneNumber(clamped_int(raw.text))
     if isinstance(raw, str):
         if not _DIGITS.fullmatch(raw):
             raise InvalidPhone("phone not digits")
@@ -128,8 +124,7 @@ def parse_since(raw: object) -> datetime:
         if isinstance(raw, bool):
             raise InvalidSince("since not a date-time")
         if isinstance(raw, Number):
-            micros = clamped_int(raw.text) * 1000 if raw.integral else floor_scaled(raw, 6)
-            return check_since(_from_micros(micros))
+            return check_since(_from_micros(floor_scaled(raw, 6)))
         if isinstance(raw, int):
             return check_since(epoch_millis(raw))
         if isinstance(raw, str):
@@ -176,10 +171,10 @@ def _zone(offset: str) -> timezone:
 
 
 def _local_array(parts: list[Any]) -> datetime:
-    if not 5 <= len(parts) <= 7 or any(not isinstance(p, Number) or not p.integral for p in parts):
+    if not 5 <= len(parts) <= 7 or any(isinstance(p, bool) or not isinstance(p, int) for p in parts):
         raise InvalidSince("since not a date-time")
-    # A component too long to matter is clamped: datetime() then rejects it as too large.
-    year, month, day, hour, minute, second, nanos = ([*(clamped_int(p.text) for p in parts), 0, 0])[:7]
+    # Integer literals too long to matter come clamped: datetime() rejects them as too large.
+    year, month, day, hour, minute, second, nanos = ([*parts, 0, 0])[:7]
     if not 0 <= nanos <= 999_999_999:
         raise InvalidSince("since not a date-time")
     try:
