@@ -59,6 +59,15 @@ def max_message_bytes(admin: AdminClient, topics: list[str], timeout_s: float) -
     return found
 
 
+def topic_producer_limit(settings: Settings, topic: str, timeout_s: float = 10.0) -> int:
+    """A producer's message.max.bytes for copying any record `topic` takes (redrive, dead letters)."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    try:
+        return producer_limit(max_message_bytes(admin, [topic], timeout_s)[topic])
+    except (KafkaException, TimeoutError) as exc:
+        raise KafkaUnavailable(f"cannot read the record size limit of {topic}: {exc}") from exc
+
+
 def check_dead_letter_topic(settings: Settings, timeout_s: float = 10.0) -> int:
     """The dead-letter topic's max.message.bytes, once it is known to exist and be writable.
 

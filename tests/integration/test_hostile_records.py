@@ -124,3 +124,16 @@ def test_a_dead_letter_the_dead_letter_topic_refuses_stops_the_consumer_with_its
         assert view_rows(small) == {}
     finally:
         client.delete_topics([small.dlq_topic])
+
+
+def test_a_dead_letter_as_large_as_the_topic_takes_is_redriven_whole(hostile: Settings) -> None:
+    from tests.support.processes import cli
+
+    big = HOSTILE[-1][0]
+    delivered = publish(hostile, [(big, None)])
+    with consumer_thread(hostile):
+        wait_for_offsets(hostile, next_offsets(delivered))
+    redriven = cli(hostile, "dlq", "redrive", "--all")
+    assert redriven.returncode == 0, redriven.stderr[-2000:]
+    again = read_all(hostile, hostile.topic, 2)
+    assert [m.value() for m in again] == [big, big]
