@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from confluent_kafka import Message
 
 from consumers.kafka import record_timestamp
-from ums_find.events import Poison, UserAdded, parse
+from ums_find.events import Event, Poison, UserAdded, parse
 from ums_find.store import Change, Position
+
+Parser = Callable[[bytes | None, bytes | None, int], Event | Poison]
 
 
 @dataclass
@@ -20,9 +22,11 @@ class Plan:
     poison: list[tuple[Message, str]] = field(default_factory=list)
     positions: list[Position] = field(default_factory=list)
     records: int = 0
+    # Records whose decoding raised (a bug): dead-lettered too, and logged once applied.
+    failures: list[tuple[Message, Exception]] = field(default_factory=list)
 
 
-def plan(messages: Iterable[Message], positions: Mapping[int, int | None]) -> Plan:
+def plan(messages: Iterable[Message], positions: Mapping[int, int | None], parser: Parser = parse) -> Plan:
     """Parse owned records not yet applied; each partition advances past its last one.
 
     `positions` maps each owned partition to its stored next offset (None: none stored).
@@ -35,7 +39,7 @@ def plan(messages: Iterable[Message], positions: Mapping[int, int | None]) -> Pl
             continue
         result.records += 1
         last[part] = offset
-        event = parse(msg.key(), msg.value(), record_timestamp(msg))
+        event = _decode(msg, parser, result)
         if isinstance(event, Poison):
             result.poison.append((msg, event.reason))
         elif isinstance(event, UserAdded):
@@ -44,3 +48,11 @@ def plan(messages: Iterable[Message], positions: Mapping[int, int | None]) -> Pl
             result.changes.append(Change(event.name, None))
     result.positions = [Position(p, positions[p], offset + 1) for p, offset in sorted(last.items())]
     return result
+
+
+def _decode(msg: Message, parser: Parser, result: Plan) -> Event | Poison:
+    try:
+        return parser(msg.key(), msg.value(), record_timestamp(msg))
+    except Exception as exc:  # noqa: BLE001 - one record must never stop the loop
+        result.failures.append((msg, exc))
+        return Poison(f"internal error: {type(exc).__name__}")

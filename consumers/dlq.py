@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from consumers.kafka import KafkaUnavailable, record_timestamp
 from consumers.status import watermarks
@@ -95,15 +95,18 @@ def redrive(producer: Producer, topic: str, letters: list[DeadLetter], timeout_s
     for letter in unique.values():
         # Back to the partition it came from: the records of its name are there, in order.
         part = letter.original.split(":", 1)[0]
-        producer.produce(
-            topic,
-            partition=int(part) if part.isdigit() else -1,
-            key=letter.key,
-            value=letter.value,
-            headers=letter.original_headers(),
-            timestamp=letter.timestamp_ms,
-            on_delivery=delivered,
-        )
+        try:
+            producer.produce(
+                topic,
+                partition=int(part) if part.isdigit() else -1,
+                key=letter.key,
+                value=letter.value,
+                headers=letter.original_headers(),
+                timestamp=letter.timestamp_ms,
+                on_delivery=delivered,
+            )
+        except KafkaException as exc:  # refused before sending (too large for the topic)
+            errors.append(f"{letter.original}: {exc}")
     left = producer.flush(timeout_s)
     if left or errors:
         raise KafkaUnavailable(f"redrive incomplete: {left} pending, errors {errors[:3]}")

@@ -17,9 +17,14 @@ log = logging.getLogger(__name__)
 class LoopState(Protocol):
     """What the probes read of the consume loop."""
 
-    last_turn: float
-    faulted: bool
-    pending: set[int]
+    @property
+    def last_turn(self) -> float: ...
+
+    @property
+    def faulted(self) -> bool: ...
+
+    @property
+    def pending(self) -> set[int]: ...
 
 
 def health(loop: LoopState, stall_s: float) -> tuple[int, dict[str, object]]:

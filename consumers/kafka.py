@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from ums_find.settings import Settings
 
@@ -17,6 +17,23 @@ log = logging.getLogger(__name__)
 
 class KafkaUnavailable(Exception):
     """The broker did not take what we had to write in time."""
+
+
+class DeadLettersRefused(Exception):
+    """A dead letter cannot be written for a reason retrying will not cure (size, topic, rights)."""
+
+
+# Delivery errors of a dead letter that no retry cures: the consumer stops instead.
+_PERMANENT = {
+    KafkaError.MSG_SIZE_TOO_LARGE,
+    KafkaError.RECORD_LIST_TOO_LARGE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._UNKNOWN_TOPIC,
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    KafkaError.TOPIC_EXCEPTION,
+    KafkaError.INVALID_TIMESTAMP,  # the DLQ refuses the record's timestamp, which a dead letter keeps
+}
 
 
 _LAST_LOGGED: dict[str, float] = {}
@@ -121,30 +138,53 @@ class DeadLetters:
         self._producer = producer
         self._topic = topic
         self._timeout_s = timeout_s
+        # (error, record size) of every failed delivery, earlier tries' included: a record
+        # left pending by a timed-out flush may fail for good later.
+        self._errors: list[tuple[KafkaError, int]] = []
 
     def send(self, poison: Sequence[tuple[Message, str]]) -> None:
-        """Write every dead letter, or raise KafkaUnavailable having written maybe some."""
+        """Write every dead letter, or raise (KafkaUnavailable: retry; DeadLettersRefused: stop)."""
         if not poison:
             return
-        failures: list[str] = []
-
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            if err is not None:
-                failures.append(str(err))
-
+        self._raise_permanent()
+        self._errors.clear()
         for msg, reason in poison:
             log.warning("poison record %s[%s]@%s: %s", msg.topic(), msg.partition(), msg.offset(), reason)
+            self._produce(msg, reason)
+        left = self._producer.flush(self._timeout_s)
+        self._raise_permanent()
+        if left or self._errors:
+            errors = [str(e) for e, _size in self._errors[:3]]
+            raise KafkaUnavailable(f"dead letters not delivered: {left} pending, errors {errors}")
+
+    def _produce(self, msg: Message, reason: str) -> None:
+        try:
             self._producer.produce(
                 self._topic,
                 key=msg.key(),
                 value=msg.value(),
                 headers=dead_letter_headers(msg, reason),
                 timestamp=record_timestamp(msg),
-                on_delivery=delivered,
+                on_delivery=self._delivered,
             )
-        left = self._producer.flush(self._timeout_s)
-        if left or failures:
-            raise KafkaUnavailable(f"dead letters not delivered: {left} pending, errors {failures[:3]}")
+        except BufferError as exc:  # the local queue is full: the broker is slow or away
+            raise KafkaUnavailable(f"dead letters not queued: {exc}") from exc
+        except KafkaException as exc:
+            self._delivered(exc.args[0], msg)
+            self._raise_permanent()
+            raise KafkaUnavailable(f"dead letter not queued: {exc}") from exc
+
+    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self._errors.append((err, len(msg.key() or b"") + len(msg.value() or b"")))
+
+    def _raise_permanent(self) -> None:
+        for err, size in self._errors:
+            if err.code() in _PERMANENT:
+                raise DeadLettersRefused(
+                    f"cannot write to the dead-letter topic {self._topic}: {err.str()} "
+                    f"(a record of {size} bytes)"
+                )
 
 
 def record_timestamp(msg: Message) -> int:

@@ -22,6 +22,11 @@ class ConsumerMetrics:
         self.poison = Counter(
             "ums_consumer_poison_records", "Records sent to the dead-letter topic", registry=reg
         )
+        self.internal_errors = Counter(
+            "ums_consumer_internal_errors",
+            "Records whose decoding raised unexpectedly (a bug), dead-lettered",
+            registry=reg,
+        )
         self.batch_records = Histogram(
             "ums_consumer_batch_records", "Records per applied batch", buckets=_SIZES, registry=reg
         )

@@ -12,10 +12,11 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 
 from consumers.assignment import Assignment
 from consumers.backoff import Backoff, RetryBudgetExceeded
-from consumers.batch import Plan, plan
+from consumers.batch import Parser, Plan, plan
 from consumers.kafka import DeadLetters, KafkaUnavailable, log_deduplicated
 from consumers.metrics import ConsumerMetrics
 from consumers.start import RESET, CheckpointAhead, Start
+from ums_find.events import parse
 from ums_find.store import DatabaseUnavailable, ProjectionStore, StalePosition
 
 __all__ = ["CheckpointAhead", "Projector", "RetryBudgetExceeded"]
@@ -46,12 +47,14 @@ class Projector:
         retry_limit_s: float = 300.0,
         metrics: ConsumerMetrics | None = None,
         on_checkpoint_ahead: str = RESET,
+        parser: Parser = parse,
     ) -> None:
         self._consumer, self._store, self._dead_letters = consumer, store, dead_letters
         self._topic = topic
         self._batch_size, self._batch_wait_s = batch_size, batch_wait_s
         self._retry_limit_s = retry_limit_s
         self.metrics = metrics or ConsumerMetrics()
+        self._parser = parser
         self.positions: dict[int, int | None] = {}
         self.pending: set[int] = set()
         self.expected: dict[int, int | None] = {}
@@ -128,7 +131,7 @@ class Projector:
         backoff = Backoff(self._retry_limit_s)
         while messages:
             # Re-planned on every try: a rebalance during the wait may have taken partitions.
-            batch = plan(messages, self.positions)
+            batch = plan(messages, self.positions, self._parser)
             if not batch.positions:  # nothing of it is ours any more
                 self._recovered(backoff)
                 return
@@ -164,7 +167,21 @@ class Projector:
         self.metrics.poison.inc(len(batch.poison))
         self.metrics.batch_records.observe(batch.records)
         self.metrics.batch_seconds.observe(time.monotonic() - started)
+        self._report_failures(batch)
         self._commit_advisory(batch)
+
+    def _report_failures(self, batch: Plan) -> None:
+        # Logged once the dead letters are written, not on every retry of the batch.
+        self.metrics.internal_errors.inc(len(batch.failures))
+        for msg, exc in batch.failures:
+            where = {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset()}
+            log.error(
+                "internal error decoding %s[%s]@%s (dead-lettered): %s",
+                *where.values(),
+                type(exc).__name__,
+                exc_info=exc,
+                extra=where,
+            )
 
     def _retry(self, backoff: Backoff, reason: str) -> None:
         delay = backoff.next_delay(reason)

@@ -9,11 +9,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Producer
 
 from consumers import health
-from consumers.kafka import DeadLetters, KafkaUnavailable, consumer_config, producer_config
+from consumers.backoff import Backoff
+from consumers.dead_letter_topic import check_dead_letter_topic, producer_limit
+from consumers.kafka import (
+    DeadLetters,
+    DeadLettersRefused,
+    KafkaUnavailable,
+    consumer_config,
+    producer_config,
+)
 from consumers.metrics import ConsumerMetrics
 from consumers.projector import CheckpointAhead, Projector, RetryBudgetExceeded
 from ums_find.settings import Settings
@@ -23,12 +32,15 @@ log = logging.getLogger(__name__)
 
 EXIT_RESTART = 3  # a fault outlasted its bound: restart from the checkpoint
 EXIT_PORT = 2  # the probe port could not be opened
+EXIT_DEAD_LETTERS = 4  # the dead-letter topic is missing, not writable or refuses a record: fix it first
 EXIT_CHECKPOINT_AHEAD = 5  # a checkpoint beyond its partition's end, with UMS_ON_CHECKPOINT_AHEAD=fail
 _WAKEUP: list[socket.socket] = []
 
 
-def build_projector(settings: Settings) -> tuple[Projector, Consumer, Producer, ProjectionStore]:
-    """The live consumer's parts, from the settings."""
+def build_projector(
+    settings: Settings, dead_letter_max_bytes: int | None = None, metrics: ConsumerMetrics | None = None
+) -> tuple[Projector, Consumer, Producer, ProjectionStore]:
+    """The live consumer's parts, from the settings; its producer takes records as large as the DLQ does."""
     # A fetch position out of the partition's range is an error for the loop to judge,
     # not a silent jump to the earliest record (which the checkpoint would then skip).
     # Partitions added to the topic are assigned at the next metadata refresh.
@@ -37,7 +49,11 @@ def build_projector(settings: Settings) -> tuple[Projector, Consumer, Producer, 
         "topic.metadata.refresh.interval.ms": round(settings.http.partitions_refresh_s * 1000),
     }
     consumer = Consumer(consumer_config(settings, settings.kafka.group_id, **overrides))
-    producer = Producer(producer_config(settings))
+    # Never auto-create the dead-letter topic: a broker's defaults would refuse large records.
+    limits = (
+        {} if dead_letter_max_bytes is None else {"message.max.bytes": producer_limit(dead_letter_max_bytes)}
+    )
+    producer = Producer(producer_config(settings, **{"allow.auto.create.topics": False}, **limits))
     store = ProjectionStore(settings, settings.consumer.name, settings.kafka.topic)
     projector = Projector(
         consumer,
@@ -47,34 +63,75 @@ def build_projector(settings: Settings) -> tuple[Projector, Consumer, Producer, 
         batch_size=settings.consumer.batch_size,
         batch_wait_s=settings.consumer.batch_wait_s,
         retry_limit_s=settings.consumer.retry_max_s,
-        metrics=ConsumerMetrics(),
+        metrics=metrics or ConsumerMetrics(),
         on_checkpoint_ahead=settings.consumer.on_checkpoint_ahead,
     )
     return projector, consumer, producer, store
 
 
+@dataclass
+class _Phase:
+    """What the probes read: live but not ready while the start-up checks wait, then the projector."""
+
+    projector: Projector | None = None
+
+    @property
+    def last_turn(self) -> float:
+        return self.projector.last_turn if self.projector else time.monotonic()
+
+    @property
+    def faulted(self) -> bool:
+        return self.projector.faulted if self.projector else True
+
+    @property
+    def pending(self) -> set[int]:
+        return self.projector.pending if self.projector else set()
+
+
 def run_projection(settings: Settings, stop: threading.Event) -> int:
     """Consume until stopped; the exit code says whether to restart."""
-    projector, consumer, producer, store = build_projector(settings)
-    server = None
+    metrics, phase, server = ConsumerMetrics(), _Phase(), None
     if settings.consumer.http_port:
         try:
             server = health.serve(
                 settings.http.host,
                 settings.consumer.http_port,
-                projector,
+                phase,
                 settings.consumer.stall_s,
-                projector.metrics.registry,
+                metrics.registry,
             )
         except OSError as exc:
             log.error("cannot serve probes on port %d: %s", settings.consumer.http_port, exc)
             return EXIT_PORT
+    try:
+        return _consume(settings, stop, metrics, phase)
+    finally:
+        if server is not None:
+            server.shutdown()
+
+
+def _consume(settings: Settings, stop: threading.Event, metrics: ConsumerMetrics, phase: _Phase) -> int:
+    try:
+        limit = wait_for_dead_letter_topic(settings, stop)
+    except DeadLettersRefused as exc:
+        log.error("stopping: %s", exc)
+        return EXIT_DEAD_LETTERS
+    except RetryBudgetExceeded as exc:
+        log.error("stopping to restart: %s", exc)
+        return EXIT_RESTART
+    if limit is None:  # stopped while waiting
+        return 0
+    projector, consumer, producer, store = build_projector(settings, limit, metrics)
+    phase.projector = projector
     log.info(
         "consuming %s as %s (group %s)", settings.kafka.topic, settings.consumer.name, settings.kafka.group_id
     )
     try:
         projector.run(stop)
         return 0
+    except DeadLettersRefused as exc:
+        log.error("stopping: %s", exc)
+        return EXIT_DEAD_LETTERS
     except (RetryBudgetExceeded, KafkaUnavailable) as exc:
         log.error("stopping to restart from the checkpoint: %s", exc)
         return EXIT_RESTART
@@ -83,9 +140,22 @@ def run_projection(settings: Settings, stop: threading.Event) -> int:
         return EXIT_CHECKPOINT_AHEAD
     finally:
         _close(consumer, producer, store, settings.shutdown_s / 2)
-        if server is not None:
-            server.shutdown()
         log.info("stopped after applying %d records", projector.applied)
+
+
+def wait_for_dead_letter_topic(settings: Settings, stop: threading.Event) -> int | None:
+    """The dead-letter topic's record size limit, waiting while the broker does not answer (None: stopped)."""
+    backoff = Backoff(settings.consumer.retry_max_s, cap_s=5.0)
+    while not stop.is_set():
+        try:
+            limit = check_dead_letter_topic(settings)
+        except KafkaUnavailable as exc:
+            stop.wait(backoff.next_delay(str(exc)))
+            continue
+        backoff.reset()
+        log.info("dead letters go to %s (records up to %d bytes)", settings.kafka.dlq_topic, limit)
+        return limit
+    return None
 
 
 def _close(consumer: Consumer, producer: Producer, store: ProjectionStore, budget_s: float) -> None:

@@ -275,15 +275,18 @@ start_kafka() {
 stop_kafka() { stop_service kafka "$KAFKA_PID" kafka.Kafka "$KAFKA_PORT"; }
 describe_kafka() { describe "$KAFKA_PID" kafka.Kafka "$KAFKA_PORT"; }
 
-ensure_topic() { # name config: 3 partitions
-  if grep -qxF -- "$1" <<<"$KAFKA_TOPICS"; then
-    say "kafka: topic $1 exists"
+ensure_topic() { # name config...: 3 partitions
+  local name=$1 config configs=()
+  shift
+  for config; do configs+=(--config "$config"); done
+  if grep -qxF -- "$name" <<<"$KAFKA_TOPICS"; then
+    say "kafka: topic $name exists"
     return
   fi
-  topic_cmd --create --if-not-exists --topic "$1" --partitions 3 \
-    --replication-factor 1 --config "$2" >/dev/null ||
-    die "kafka: creating topic $1 failed"
-  say "kafka: topic $1 created"
+  topic_cmd --create --if-not-exists --topic "$name" --partitions 3 \
+    --replication-factor 1 "${configs[@]}" >/dev/null ||
+    die "kafka: creating topic $name failed"
+  say "kafka: topic $name created"
 }
 
 ensure_topics() {
@@ -291,8 +294,12 @@ ensure_topics() {
   wait_until 60 kafka_list_topics ||
     die_with_log "$KAFKA_LOG" "kafka: $BOOTSTRAP answers no metadata request within 60 s"
   ensure_topic "$UMS_TOPIC" cleanup.policy=compact
-  # Dead letters may lack a key, which a compacted topic refuses: keep forever.
-  ensure_topic "$UMS_DLQ_TOPIC" retention.ms=-1
+  # Dead letters may lack a key, which a compacted topic refuses: keep forever. A dead
+  # letter is its record plus our headers: the DLQ takes 64 KiB more than the broker's
+  # default of 1048588 bytes, which the topic has, and any timestamp (a dead letter
+  # keeps its record's).
+  ensure_topic "$UMS_DLQ_TOPIC" retention.ms=-1 max.message.bytes=1114124 \
+    message.timestamp.after.max.ms=9223372036854775807
 }
 
 # shellcheck source=dev/stack-secure.sh

@@ -188,6 +188,7 @@ def dlq_redrive(originals: tuple[str, ...], everything: bool) -> None:
     """Re-publish dead letters, chosen by their original position, to the main topic."""
     from confluent_kafka import Producer
 
+    from consumers.dead_letter_topic import topic_producer_limit
     from consumers.dlq import read_dead_letters, redrive
     from consumers.kafka import KafkaUnavailable, producer_config
 
@@ -200,7 +201,11 @@ def dlq_redrive(originals: tuple[str, ...], everything: bool) -> None:
         raise click.ClickException(f"no dead letter from {', '.join(sorted(missing))}")
     settings = load_settings()
     try:
-        count = redrive(Producer(producer_config(settings)), settings.kafka.topic, chosen)
+        # As large as the topic takes: a dead letter may be as large as its record was.
+        limit = topic_producer_limit(settings, settings.kafka.topic)
+        count = redrive(
+            Producer(producer_config(settings, **{"message.max.bytes": limit})), settings.kafka.topic, chosen
+        )
     except KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"redrove {count} records to {settings.kafka.topic}")

@@ -6,7 +6,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ums_find.domain import (
@@ -18,8 +17,13 @@ from ums_find.domain import (
     User,
     check_since,
 )
+from ums_find.numbers import Number, clamped_int, floor_scaled, fraction_literal, integer_literal
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The moments the view can hold, as microseconds from the epoch: checked before any datetime
+# arithmetic, which raises OverflowError past year 9999.
+_MICROS_MIN = (datetime(1000, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+_MICROS_MAX = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
     r"(Z|[+-]\d{2}:\d{2})?",
@@ -76,8 +80,11 @@ def _reject_constant(token: str) -> Any:
     raise ValueError(f"{token} is not JSON")
 
 
-# One decoder for all records: json.loads with hooks builds a new one per call.
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+# One decoder for all records (json.loads with hooks builds a new one per call). Long integer
+# literals are clamped and others kept as text: int() or Decimal of them raises or takes seconds.
+_DECODER = json.JSONDecoder(
+    parse_int=integer_literal, parse_float=fraction_literal, parse_constant=_reject_constant
+)
 
 
 def _object(value: bytes) -> dict[str, Any]:
@@ -107,7 +114,7 @@ def parse_phone(raw: object) -> PhoneNumber:
     if isinstance(raw, str):
         if not _DIGITS.fullmatch(raw):
             raise InvalidPhone("phone not digits")
-        return PhoneNumber(int(raw, 10))
+        return PhoneNumber(clamped_int(raw))
     return PhoneNumber(raw)  # type: ignore[arg-type]  # PhoneNumber rejects non-integers
 
 
@@ -116,28 +123,27 @@ def parse_since(raw: object) -> datetime:
     try:
         if isinstance(raw, bool):
             raise InvalidSince("since not a date-time")
+        if isinstance(raw, Number):
+            return check_since(_from_micros(floor_scaled(raw, 6)))
         if isinstance(raw, int):
             return check_since(epoch_millis(raw))
-        if isinstance(raw, Decimal):
-            return check_since(_epoch_seconds(raw))
         if isinstance(raw, str):
             return check_since(_iso(raw))
         if isinstance(raw, list):
             return check_since(_local_array(raw))
-    except (OverflowError, InvalidOperation):
+    except OverflowError:
         raise InvalidSince("since out of range") from None
     raise InvalidSince("since not a date-time")
 
 
 def epoch_millis(ms: int) -> datetime:
     """The UTC moment `ms` milliseconds after the epoch."""
-    return EPOCH + timedelta(milliseconds=ms)
+    return _from_micros(ms * 1000)
 
 
-def _epoch_seconds(seconds: Decimal) -> datetime:
-    if not seconds.is_finite():
-        raise InvalidSince("since not a date-time")
-    micros = int((seconds * 1_000_000).to_integral_value(rounding="ROUND_FLOOR"))
+def _from_micros(micros: int) -> datetime:
+    if not _MICROS_MIN <= micros <= _MICROS_MAX:
+        raise InvalidSince("since out of range")
     return EPOCH + timedelta(microseconds=micros)
 
 
@@ -167,6 +173,7 @@ def _zone(offset: str) -> timezone:
 def _local_array(parts: list[Any]) -> datetime:
     if not 5 <= len(parts) <= 7 or any(isinstance(p, bool) or not isinstance(p, int) for p in parts):
         raise InvalidSince("since not a date-time")
+    # Integer literals too long to matter come clamped: datetime() rejects them as too large.
     year, month, day, hour, minute, second, nanos = ([*parts, 0, 0])[:7]
     if not 0 <= nanos <= 999_999_999:
         raise InvalidSince("since not a date-time")

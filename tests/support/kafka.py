@@ -16,12 +16,17 @@ def admin(settings: Settings) -> AdminClient:
     return AdminClient({"bootstrap.servers": settings.kafka.bootstrap})
 
 
-def create_topics(settings: Settings, partitions: int = 3, compact: bool = True) -> None:
-    """The topic (compacted, or kept forever) and its DLQ, created and waited for."""
+def create_topics(
+    settings: Settings, partitions: int = 3, compact: bool = True, main_config: dict[str, str] | None = None
+) -> None:
+    """The topic (compacted, or kept forever) and its DLQ as `ums-find` makes it, created and waited for."""
+    from consumers.topics import wanted_topics
+
     policy = {"cleanup.policy": "compact"} if compact else {"retention.ms": "-1"}
+    _main, dlq = wanted_topics(settings)
     topics = [
-        NewTopic(settings.kafka.topic, partitions, 1, config=policy),
-        NewTopic(settings.kafka.dlq_topic, partitions, 1, config={"retention.ms": "-1"}),
+        NewTopic(settings.kafka.topic, partitions, 1, config={**policy, **(main_config or {})}),
+        NewTopic(settings.kafka.dlq_topic, partitions, 1, config=dlq.config),
     ]
     client = admin(settings)  # kept alive until the futures resolve
     for future in client.create_topics(topics, operation_timeout=30).values():
