@@ -48,6 +48,7 @@ def run_projection(settings: Settings, stop: threading.Event) -> int:
     """Consume until stopped; the exit code says whether to restart."""
     projector, consumer, producer, store = build_projector(settings)
     server = None
+    projector.metrics.watch_loop(projector, settings.consumer_stall_s)
     if settings.consumer_http_port:
         try:
             server = health.serve(
