@@ -1,6 +1,9 @@
 # One image for every ums-find process: `serve` (default), `consume`, `replay`, `migrate`.
+# The base is pinned by digest (both stages) so that a rebuild gets the same system. To move
+# to a newer python:3.11-slim: `docker buildx imagetools inspect python:3.11-slim` (or
+# `crane digest python:3.11-slim`) prints the index digest; put it in both FROM lines.
 # Build stage: a virtualenv with the pinned dependencies, then the project itself.
-FROM python:3.11-slim AS build
+FROM python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7 AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
 COPY requirements.txt ./
@@ -11,7 +14,7 @@ COPY consumers ./consumers
 RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps .
 
 # Runtime stage: the virtualenv alone, run by an unprivileged user.
-FROM python:3.11-slim
+FROM python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 RUN groupadd --system --gid 10001 ums \
     && useradd --system --uid 10001 --gid ums --no-create-home --home-dir /tmp --shell /usr/sbin/nologin ums
 COPY --from=build /opt/venv /opt/venv

@@ -24,14 +24,19 @@ from bench.report import write
 log = logging.getLogger("bench")
 
 
+# Wait for the dpkg lock (another install may hold it) rather than fail at once.
+APT_GET = ("apt-get", "-o", "DPkg::Lock::Timeout=600")
+
+
 def ensure_wrk() -> None:
     """Install Debian's wrk when it is missing (idempotent)."""
     if shutil.which("wrk"):
         return
     log.info("installing wrk")
-    if subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], capture_output=True, check=False).returncode:
-        subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], capture_output=True, check=True)
+    install = [*APT_GET, "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, capture_output=True, check=False).returncode:
+        subprocess.run([*APT_GET, "update", "-q"], capture_output=True, check=True)
+        subprocess.run(install, capture_output=True, check=True)
 
 
 def machine() -> str:

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
 
+from confluent_kafka import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 _SIZES = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000)
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Loop(Protocol):
+    """What the stall gauges read of the consume loop."""
+
+    @property
+    def last_turn(self) -> float:
+        """When the loop last turned (monotonic seconds)."""
+        ...
+
+
+class _Stall(Collector):
+    """The poll loop's age, read at scrape time: a stuck loop cannot update a gauge itself."""
+
+    def __init__(self, loop: Loop, stall_s: float) -> None:
+        self._loop, self._stall_s = loop, stall_s
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        age = time.monotonic() - self._loop.last_turn
+        yield GaugeMetricFamily(
+            "ums_consumer_last_poll_age_seconds", "Seconds since the poll loop last turned", value=age
+        )
+        yield GaugeMetricFamily(
+            "ums_consumer_stalled",
+            "1 while the poll loop has not turned for UMS_CONSUMER_STALL_S (/healthz fails)",
+            value=float(age > self._stall_s),
+        )
 
 
 class ConsumerMetrics:
@@ -55,6 +87,21 @@ class ConsumerMetrics:
         self.last_turn = Gauge(
             "ums_consumer_last_poll_timestamp_seconds", "When the poll loop last turned", registry=reg
         )
+        self.last_record = Gauge(
+            "ums_consumer_last_applied_record_timestamp_seconds",
+            "Kafka timestamp of the newest record of the last applied batch",
+            registry=reg,
+        )
+
+    def watch_loop(self, loop: Loop, stall_s: float) -> None:
+        """Expose the loop's age and stalled state, computed when Prometheus scrapes."""
+        self.registry.register(_Stall(loop, stall_s))
+
+    def applied_records(self, messages: Sequence[Message]) -> None:
+        """Note the newest timestamp of a batch just applied (records without one are skipped)."""
+        stamps = [ms for _kind, ms in (m.timestamp() for m in messages) if ms and ms > 0]
+        if stamps:
+            self.last_record.set(max(stamps) / 1000)
 
     def positions(self, checkpoints: Mapping[int, int | None], highs: Mapping[int, int]) -> None:
         """Record each owned partition's checkpoint and, where the high watermark is known, its lag."""

@@ -137,6 +137,7 @@ class Projector:
                 return
             try:
                 self._write(batch)
+                self.metrics.applied_records(messages)
                 self._recovered(backoff)
                 return
             except StalePosition as exc:

@@ -91,6 +91,7 @@ class _Phase:
 def run_projection(settings: Settings, stop: threading.Event) -> int:
     """Consume until stopped; the exit code says whether to restart."""
     metrics, phase, server = ConsumerMetrics(), _Phase(), None
+    metrics.watch_loop(phase, settings.consumer.stall_s)
     if settings.consumer.http_port:
         try:
             server = health.serve(

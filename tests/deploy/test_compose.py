@@ -75,3 +75,15 @@ def test_the_consumer_gets_time_to_finish_its_batch() -> None:
     consumer = services()["consumer"]
     grace_s = int(consumer["stop_grace_period"].removesuffix("s"))
     assert grace_s > float(consumer["environment"]["UMS_SHUTDOWN_S"])
+
+
+def test_each_process_logs_in_with_its_own_account() -> None:
+    found = services()
+    env = {name: interpolated(found[name]["environment"]) for name in ("migrate", "api", "consumer")}
+    admin = found["mysql"]["environment"]["MYSQL_ROOT_PASSWORD"]
+    assert env["migrate"]["UMS_MYSQL_USER"] == "root" and env["migrate"]["UMS_MYSQL_PASSWORD"] in admin
+    for process, role in (("api", "API"), ("consumer", "WRITER")):
+        assert env[process]["UMS_MYSQL_USER"] == env["migrate"][f"UMS_{role}_MYSQL_USER"], process
+        assert env[process]["UMS_MYSQL_PASSWORD"] == env["migrate"][f"UMS_{role}_MYSQL_PASSWORD"], process
+        assert env[process]["UMS_MYSQL_USER"] != "root", process
+    assert env["api"]["UMS_MYSQL_USER"] != env["consumer"]["UMS_MYSQL_USER"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import mysql.connector
@@ -83,3 +84,52 @@ def test_the_writer_account_writes_and_renames_but_only_in_its_database(accounts
     assert query(writer, "SELECT COUNT(*) FROM ums_users") == [(0,)]
     assert refused(writer, "CREATE DATABASE intruder_db") == errorcode.ER_DBACCESS_DENIED_ERROR
     assert refused(writer, "SELECT * FROM mysql.user") == errorcode.ER_TABLEACCESS_DENIED_ERROR
+
+
+def test_migrate_narrows_a_wider_grant_to_exactly_the_accounts_privileges(accounts: Settings) -> None:
+    for user in (accounts.api_mysql_user, accounts.writer_mysql_user):
+        database = accounts.mysql_database.replace("_", "\\_")
+        query(accounts, f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'%' WITH GRANT OPTION", (user,))
+    migrate(accounts)
+    api = as_api(accounts)
+    assert refused(api, "DELETE FROM ums_users") == errorcode.ER_TABLEACCESS_DENIED_ERROR
+    assert refused(api, "CREATE TABLE intruder (x INT)") == errorcode.ER_TABLEACCESS_DENIED_ERROR
+    grants = " ".join(row[0] for row in query(accounts, "SHOW GRANTS FOR %s@'%'", (accounts.api_mysql_user,)))
+    assert "GRANT OPTION" not in grants and "INSERT" not in grants
+    writer = as_writer(accounts)
+    assert refused(writer, "CREATE VIEW v AS SELECT 1") == errorcode.ER_TABLEACCESS_DENIED_ERROR
+    query(writer, "DELETE FROM ums_users")
+
+
+def test_lookups_during_repeated_migrates_are_never_refused(accounts: Settings) -> None:
+    # Every rollout migrates while the API serves: its account's SELECT must never lapse.
+    stop, refusals, lookups = threading.Event(), [], 0
+
+    def look() -> None:
+        # A new session each time: database privileges are read when a session picks its
+        # database (a new pod, a reconnect), so that is where a revoke/grant gap would show.
+        nonlocal lookups
+        while not stop.is_set():
+            try:
+                conn = connect(as_api(accounts))
+                try:
+                    cursor = conn.cursor()
+                    cursor.execute("SELECT name FROM ums_users WHERE name = 'krishnamohan'")
+                    cursor.fetchall()
+                finally:
+                    conn.close()
+                lookups += 1
+            except Exception as exc:  # noqa: BLE001 - every failure is the finding
+                refusals.append(repr(exc))
+
+    threads = [threading.Thread(target=look) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(60):
+            migrate(accounts)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert lookups > 0 and refusals == []

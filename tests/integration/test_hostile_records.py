@@ -71,7 +71,8 @@ def test_each_hostile_record_is_dead_lettered_whole_and_the_next_valid_one_appli
     assert {n: p for n, (p, _) in view_rows(hostile).items()} == {"Hostile00": 9876543210}
 
     letters = {
-        dict(m.headers() or [])["ums.original.offset"]: m for m in read_all(hostile, hostile.kafka.dlq_topic, 5)
+        dict(m.headers() or [])["ums.original.offset"]: m
+        for m in read_all(hostile, hostile.kafka.dlq_topic, 5)
     }
     assert len(letters) == len(HOSTILE)
     for (_value, _ts, reason), original in zip(HOSTILE, delivered, strict=False):

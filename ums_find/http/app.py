@@ -173,4 +173,8 @@ def _live_gauges(
         ),
         "ums_find_http_threads": ("Waitress threads serving requests.", lambda: float(settings.http.threads)),
         "ums_find_after_waiting": ("Requests waiting for ?after= now.", lambda: float(watch.waiting)),
+        "ums_find_positions_age_seconds": (
+            "Seconds since the checkpoints snapshot (X-View-Position) was read; NaN before the first read.",
+            lambda: watch.age_s,
+        ),
     }

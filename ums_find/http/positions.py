@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -53,6 +54,12 @@ class PositionWatch:
         self._waiting = 0
         self._thread: threading.Thread | None = None
         self._failing = False
+        self._read_at = math.nan  # monotonic time of the last successful read
+
+    @property
+    def age_s(self) -> float:
+        """Seconds since the snapshot was read (NaN before the first read)."""
+        return time.monotonic() - self._read_at
 
     @property
     def waiting(self) -> int:
@@ -113,4 +120,5 @@ class PositionWatch:
         self._failing = False
         with self._cond:
             self._latest = latest
+            self._read_at = time.monotonic()
             self._cond.notify_all()

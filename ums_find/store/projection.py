@@ -20,6 +20,7 @@ from ums_find.store.connection import (
     connect,
     translate_errors,
 )
+from ums_find.store.upsert import row_alias_supported, upsert
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ class Position:
     partition: int
     expected: int | None
     next_offset: int
+
+
+CHECKPOINT_COLUMNS = ("consumer", "topic", "part", "next_offset")
 
 
 class StalePosition(Exception):
@@ -102,6 +106,7 @@ class ProjectionStore:
         self._conn: Any = None
         self._lock = writer_lock_name(settings, tables.view)
         self._drop = False
+        self._alias = False  # the upsert's dialect, read from the server at connect
 
     def close(self) -> None:
         """Drop the connection."""
@@ -153,6 +158,7 @@ class ProjectionStore:
             with translate_errors():
                 if self._conn is None:
                     self._conn = connect(self._settings, autocommit=True)
+                    self._alias = row_alias_supported(self._conn.server_info)
                 cursor = self._conn.cursor()
                 try:
                     return work(cursor)
@@ -224,21 +230,16 @@ class ProjectionStore:
         if rows:
             # Literal rows: the connector's parameter substitution costs about as much as the
             # server's work for a multi-row upsert, and every value here is safe as a literal.
-            cur.execute(
-                f"INSERT INTO `{self.tables.view}` (name, phone, since) VALUES {','.join(rows)} "
-                "ON DUPLICATE KEY UPDATE name = VALUES(name), phone = VALUES(phone), since = VALUES(since)"
-            )
+            columns = ("name", "phone", "since")
+            cur.execute(upsert(self.tables.view, columns, ",".join(rows), columns, self._alias))
 
     def _store_positions(self, cur: Any, positions: Sequence[Position]) -> None:
         if not positions:
             return
         marks = ", ".join(["(%s, %s, %s, %s)"] * len(positions))
         params = [v for p in positions for v in (self._consumer, self._topic, p.partition, p.next_offset)]
-        cur.execute(
-            f"INSERT INTO `{self.tables.checkpoints}` (consumer, topic, part, next_offset) VALUES {marks} "
-            "ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6)",
-            params,
-        )
+        updates = ("next_offset", "updated_at = CURRENT_TIMESTAMP(6)")
+        cur.execute(upsert(self.tables.checkpoints, CHECKPOINT_COLUMNS, marks, updates, self._alias), params)
 
 
 def _fetch(cur: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

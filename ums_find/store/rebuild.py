@@ -9,7 +9,8 @@ from typing import Any
 
 from ums_find.settings import Settings
 from ums_find.store.connection import DatabaseUnavailable, Tables, close_quietly, connect, translate_errors
-from ums_find.store.projection import writer_lock_name
+from ums_find.store.projection import CHECKPOINT_COLUMNS, writer_lock_name
+from ums_find.store.upsert import row_alias_supported, upsert
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class RebuildStore:
         self.writer_lock = writer_lock_name(settings.mysql.database, projection.live.view)
         self._conn: Any = None
         self._held: set[str] = set()
+        self._alias = False  # the upsert's dialect, read from the server at connect
 
     def close(self) -> None:
         """Drop the connection, and with it any named lock it holds."""
@@ -66,6 +68,7 @@ class RebuildStore:
             with translate_errors():
                 if self._conn is None:
                     self._conn = connect(self._settings, autocommit=True)
+                    self._alias = row_alias_supported(self._conn.server_info)
                 cur = self._conn.cursor()
                 try:
                     cur.execute(sql, params)
@@ -137,11 +140,11 @@ class RebuildStore:
         )
 
     def _store_targets(self, targets: Mapping[int, int]) -> None:
-        stored = self.positions(self.side)
+        stored = self.positions(self.side)  # connected now: the server's dialect is known
+        alias = self._alias
         for part, offset in sorted(targets.items()):
             if stored.get(part, -1) < offset:
-                self.run(
-                    f"INSERT INTO `{self.side.checkpoints}` (consumer, topic, part, next_offset) "
-                    "VALUES (%s, %s, %s, %s) ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset)",
-                    (self.projection.consumer, self.projection.topic, part, offset),
+                sql = upsert(
+                    self.side.checkpoints, CHECKPOINT_COLUMNS, "(%s, %s, %s, %s)", ["next_offset"], alias
                 )
+                self.run(sql, (self.projection.consumer, self.projection.topic, part, offset))
