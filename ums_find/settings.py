@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +86,22 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "http_port": ("UMS_HTTP_PORT", "8080", _PORT),
     "http_threads": ("UMS_HTTP_THREADS", "8", _integer(1, 256)),
     "http_workers": ("UMS_HTTP_WORKERS", "1", _integer(1, 64)),
+    # What one API process lets clients hold: sockets, idle time, body bytes (it takes no bodies).
+    "http_connection_limit": ("UMS_HTTP_CONNECTION_LIMIT", "1000", _integer(10, 100_000)),
+    "http_idle_timeout_s": ("UMS_HTTP_IDLE_TIMEOUT_S", "10", _integer(1, 3_600)),
+    "http_max_body_bytes": ("UMS_HTTP_MAX_BODY_BYTES", "1024", _integer(1, 1_048_576)),
     "batch_size": ("UMS_BATCH_SIZE", "2000", _integer(1, 100_000)),
     "batch_wait_s": ("UMS_BATCH_WAIT_S", "0.1", _number(0.0, 60.0)),
     "db_timeout_s": ("UMS_DB_TIMEOUT_S", "5", _number(0.1, 300.0)),
+    # Whole seconds: the connector takes integers. Writers wait on locks (UMS_DB_LOCK_TIMEOUT_S).
+    "db_read_timeout_s": ("UMS_DB_READ_TIMEOUT_S", "30", _integer(1, 3_600)),
+    "db_write_timeout_s": ("UMS_DB_WRITE_TIMEOUT_S", "30", _integer(1, 3_600)),
+    "api_db_timeout_s": ("UMS_API_DB_TIMEOUT_S", "2", _integer(1, 60)),
     "db_retry_max_s": ("UMS_DB_RETRY_MAX_S", "300", _number(0.0, 86_400.0)),
     "shutdown_s": ("UMS_SHUTDOWN_S", "20", _number(0.1, 3_600.0)),
     # The lookup API: read-your-writes, caching, and the accounts `migrate` creates.
     "after_wait_s": ("UMS_AFTER_WAIT_S", "2", _number(0.0, 10.0)),
+    "after_max_waiting": ("UMS_AFTER_MAX_WAITING", "", _optional(re.compile(r"[0-9]{1,5}"), "count")),
     "after_poll_s": ("UMS_AFTER_POLL_S", "0.005", _number(0.001, 1.0)),
     "positions_refresh_s": ("UMS_POSITIONS_REFRESH_S", "0.1", _number(0.01, 60.0)),
     "cache_max_age_s": ("UMS_CACHE_MAX_AGE_S", "1", _integer(0, 86_400)),
@@ -117,7 +126,7 @@ class Settings:
     mysql_host: str
     mysql_port: int
     mysql_user: str
-    mysql_password: str
+    mysql_password: str = field(repr=False)
     mysql_database: str
     kafka_bootstrap: str
     topic: str
@@ -128,20 +137,27 @@ class Settings:
     http_port: int
     http_threads: int
     http_workers: int
+    http_connection_limit: int
+    http_idle_timeout_s: int
+    http_max_body_bytes: int
     batch_size: int
     batch_wait_s: float
     db_timeout_s: float
+    db_read_timeout_s: int
+    db_write_timeout_s: int
+    api_db_timeout_s: int
     db_retry_max_s: float
     shutdown_s: float
     after_wait_s: float
+    after_max_waiting: int
     after_poll_s: float
     positions_refresh_s: float
     cache_max_age_s: int
     partitions_refresh_s: float
     api_mysql_user: str
-    api_mysql_password: str
+    api_mysql_password: str = field(repr=False)
     writer_mysql_user: str
-    writer_mysql_password: str
+    writer_mysql_password: str = field(repr=False)
     mysql_account_host: str
     replay_batch_size: int
     replay_lock_s: float
@@ -167,6 +183,7 @@ class Settings:
         values["mysql_password"] = _password(env)
         values["api_mysql_password"] = _password(env, "UMS_API_MYSQL_PASSWORD")
         values["writer_mysql_password"] = _password(env, "UMS_WRITER_MYSQL_PASSWORD")
+        values["after_max_waiting"] = _after_cap(values["after_max_waiting"], values["http_threads"])
         values.update(overrides)
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
@@ -190,3 +207,14 @@ def _password(env: Mapping[str, str], var: str = "UMS_MYSQL_PASSWORD") -> str:
         return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
         raise SettingsError(f"{var}_FILE={path!r} cannot be read: {exc.strerror}") from None
+
+
+def _after_cap(text: str, threads: int) -> int:
+    # Waiting requests hold their thread: a plain lookup must always find one free.
+    if not text:
+        return threads // 2
+    if int(text) >= threads:
+        raise SettingsError(
+            f"UMS_AFTER_MAX_WAITING={text!r} is invalid: must be below UMS_HTTP_THREADS ({threads})"
+        )
+    return int(text)
