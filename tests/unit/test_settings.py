@@ -84,3 +84,43 @@ def test_as_env_gives_the_same_settings_back() -> None:
         }
     )
     assert Settings.from_env(settings.as_env()) == settings
+
+
+def test_no_password_appears_in_the_repr_and_as_env_still_gives_them_back() -> None:
+    env = {
+        "UMS_MYSQL_PASSWORD": "pw-main-1",
+        "UMS_API_MYSQL_PASSWORD": "pw-api-2",
+        "UMS_WRITER_MYSQL_PASSWORD": "pw-writer-3",
+    }
+    settings = Settings.from_env(env)
+    for text in (repr(settings), str(settings), f"{settings}"):
+        assert "pw-" not in text
+    assert {k: v for k, v in settings.as_env().items() if k in env} == env
+
+
+def test_http_limits_have_safe_defaults_and_are_bounded() -> None:
+    settings = Settings.from_env({})
+    assert settings.http_connection_limit >= 500 and settings.http_idle_timeout_s <= 30
+    assert settings.http_max_body_bytes <= 65536
+    assert (settings.db_read_timeout_s, settings.api_db_timeout_s) == (30, 2)
+    for var, value in [
+        ("UMS_HTTP_CONNECTION_LIMIT", "5"),
+        ("UMS_HTTP_IDLE_TIMEOUT_S", "0"),
+        ("UMS_HTTP_MAX_BODY_BYTES", "0"),
+        ("UMS_API_DB_TIMEOUT_S", "0.5"),
+        ("UMS_DB_READ_TIMEOUT_S", "0"),
+    ]:
+        with pytest.raises(SettingsError, match=var):
+            Settings.from_env({var: value})
+
+
+def test_the_after_cap_is_half_the_threads_and_always_leaves_one_free() -> None:
+    assert Settings.from_env({}).after_max_waiting == 4
+    assert Settings.from_env({"UMS_HTTP_THREADS": "1"}).after_max_waiting == 0
+    assert (
+        Settings.from_env({"UMS_HTTP_THREADS": "16", "UMS_AFTER_MAX_WAITING": "15"}).after_max_waiting == 15
+    )
+    with pytest.raises(SettingsError, match="UMS_AFTER_MAX_WAITING"):
+        Settings.from_env({"UMS_HTTP_THREADS": "8", "UMS_AFTER_MAX_WAITING": "8"})
+    settings = Settings.from_env({"UMS_AFTER_MAX_WAITING": "2"})
+    assert Settings.from_env(settings.as_env()) == settings
