@@ -91,7 +91,7 @@ def lookup(ctx: Lookups, wanted: Name, token: Token | None, if_none_match: str |
     positions = ctx.watch.current()
     if token is not None and not token.applied(positions or {}):
         # Waiting holds this waitress thread but no database connection: one poller reads for all.
-        ctx.watch.wait_for(token, ctx.settings.after_wait_s, ctx.settings.after_max_waiting)
+        ctx.watch.wait_for(token, ctx.settings.after_wait_s, ctx.settings.after_cap)
         positions = ctx.watch.current()
     user = ctx.reader.fetch(wanted.value)
     headers = view_headers(ctx, user.name if user else wanted.value, positions, token)

@@ -101,7 +101,7 @@ _SPEC: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "shutdown_s": ("UMS_SHUTDOWN_S", "20", _number(0.1, 3_600.0)),
     # The lookup API: read-your-writes, caching, and the accounts `migrate` creates.
     "after_wait_s": ("UMS_AFTER_WAIT_S", "2", _number(0.0, 10.0)),
-    "after_max_waiting": ("UMS_AFTER_MAX_WAITING", "", _optional(re.compile(r"[0-9]{1,5}"), "count")),
+    "after_max_waiting": ("UMS_AFTER_MAX_WAITING", "", lambda t: int(t) if t.strip() else None),
     "after_poll_s": ("UMS_AFTER_POLL_S", "0.005", _number(0.001, 1.0)),
     "positions_refresh_s": ("UMS_POSITIONS_REFRESH_S", "0.1", _number(0.01, 60.0)),
     "cache_max_age_s": ("UMS_CACHE_MAX_AGE_S", "1", _integer(0, 86_400)),
@@ -149,7 +149,7 @@ class Settings:
     db_retry_max_s: float
     shutdown_s: float
     after_wait_s: float
-    after_max_waiting: int
+    after_max_waiting: int | None  # None: half the threads (see `after_cap`)
     after_poll_s: float
     positions_refresh_s: float
     cache_max_age_s: int
@@ -169,11 +169,16 @@ class Settings:
 
     def as_env(self) -> dict[str, str]:
         """The `UMS_*` variables that give these settings (for starting another process)."""
-        env = {var: str(getattr(self, name)) for name, (var, _, _) in _SPEC.items()}
+        env = {var: _text_of(getattr(self, name)) for name, (var, _, _) in _SPEC.items()}
         env["UMS_MYSQL_PASSWORD"] = self.mysql_password
         env["UMS_API_MYSQL_PASSWORD"] = self.api_mysql_password
         env["UMS_WRITER_MYSQL_PASSWORD"] = self.writer_mysql_password
         return env
+
+    @property
+    def after_cap(self) -> int:
+        """How many `?after=` requests may wait at once: UMS_AFTER_MAX_WAITING, else half the threads."""
+        return self.http_threads // 2 if self.after_max_waiting is None else self.after_max_waiting
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -183,8 +188,8 @@ class Settings:
         values["mysql_password"] = _password(env)
         values["api_mysql_password"] = _password(env, "UMS_API_MYSQL_PASSWORD")
         values["writer_mysql_password"] = _password(env, "UMS_WRITER_MYSQL_PASSWORD")
-        values["after_max_waiting"] = _after_cap(values["after_max_waiting"], values["http_threads"])
         values.update(overrides)
+        _check_after_cap(values.get("after_max_waiting"), values.get("http_threads", 1))
         unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise SettingsError(f"unknown settings: {sorted(unknown)}")
@@ -209,12 +214,11 @@ def _password(env: Mapping[str, str], var: str = "UMS_MYSQL_PASSWORD") -> str:
         raise SettingsError(f"{var}_FILE={path!r} cannot be read: {exc.strerror}") from None
 
 
-def _after_cap(text: str, threads: int) -> int:
+def _text_of(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _check_after_cap(cap: int | None, threads: int) -> None:
     # Waiting requests hold their thread: a plain lookup must always find one free.
-    if not text:
-        return threads // 2
-    if int(text) >= threads:
-        raise SettingsError(
-            f"UMS_AFTER_MAX_WAITING={text!r} is invalid: must be below UMS_HTTP_THREADS ({threads})"
-        )
-    return int(text)
+    if cap is not None and not 0 <= cap < threads:
+        raise SettingsError(f"UMS_AFTER_MAX_WAITING={cap} is invalid: must be from 0 to UMS_HTTP_THREADS - 1")

@@ -115,11 +115,11 @@ def test_http_limits_have_safe_defaults_and_are_bounded() -> None:
 
 
 def test_the_after_cap_is_half_the_threads_and_always_leaves_one_free() -> None:
-    assert Settings.from_env({}).after_max_waiting == 4
-    assert Settings.from_env({"UMS_HTTP_THREADS": "1"}).after_max_waiting == 0
-    assert (
-        Settings.from_env({"UMS_HTTP_THREADS": "16", "UMS_AFTER_MAX_WAITING": "15"}).after_max_waiting == 15
-    )
+    assert Settings.from_env({}).after_cap == 4
+    assert Settings.from_env({"UMS_HTTP_THREADS": "1"}).after_cap == 0
+    assert Settings.from_env({"UMS_HTTP_THREADS": "16", "UMS_AFTER_MAX_WAITING": "15"}).after_cap == 15
+    # Left to its default, the cap follows the thread count of another process's settings.
+    assert Settings.from_env({**Settings.from_env({}).as_env(), "UMS_HTTP_THREADS": "2"}).after_cap == 1
     with pytest.raises(SettingsError, match="UMS_AFTER_MAX_WAITING"):
         Settings.from_env({"UMS_HTTP_THREADS": "8", "UMS_AFTER_MAX_WAITING": "8"})
     settings = Settings.from_env({"UMS_AFTER_MAX_WAITING": "2"})
