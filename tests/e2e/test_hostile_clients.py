@@ -119,7 +119,6 @@ def test_a_body_over_the_limit_is_413_json_whether_announced_or_chunked(database
         assert status == 413 and body["error"] == "payload_too_large"
         small = b"GET /user/KrishnaMohan HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n"
         small += b"\r\nhello"
-
         assert answer_to(base, small)[0] == 404  # under the limit: read, ignored, answered (no such user)
 
 
