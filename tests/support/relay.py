@@ -82,7 +82,7 @@ class Relay:
                     if not data:
                         return
                     peers[sock].sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: select on a socket `close()` just closed
             return
         finally:
             client.close()
