@@ -71,9 +71,7 @@ def log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     if args.exc_type is SystemExit:
         return
     name = args.thread.name if args.thread is not None else "?"
+    trace = None if args.exc_value is None else (args.exc_type, args.exc_value, args.exc_traceback)
     logging.getLogger("ums_find").critical(
-        "uncaught exception in thread %s: %s",
-        name,
-        args.exc_type.__name__,
-        exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+        "uncaught exception in thread %s: %s", name, args.exc_type.__name__, exc_info=trace
     )
