@@ -15,7 +15,7 @@ def fail(reason: str = MISSING) -> int:
 
 
 def test_a_failure_opens_it_and_the_first_success_closes_it() -> None:
-    breaker = Breaker()
+    breaker = Breaker(cooldown_s=0)
     assert breaker.call(lambda: 1) == 1 and not breaker.open
     with pytest.raises(DatabaseUnavailable):
         breaker.call(fail)
@@ -24,7 +24,7 @@ def test_a_failure_opens_it_and_the_first_success_closes_it() -> None:
 
 
 def test_while_a_trial_runs_the_others_fail_at_once_with_its_reason() -> None:
-    breaker = Breaker()
+    breaker = Breaker(cooldown_s=0)
     with pytest.raises(DatabaseUnavailable):
         breaker.call(fail)
     inside, release = threading.Event(), threading.Event()
@@ -50,3 +50,12 @@ def test_while_a_trial_runs_the_others_fail_at_once_with_its_reason() -> None:
     release.set()
     thread.join(60)
     assert attempts == ["trial"]
+
+
+def test_after_a_failed_trial_the_next_waits_for_the_cooldown() -> None:
+    breaker = Breaker(cooldown_s=3600)
+    with pytest.raises(DatabaseUnavailable):
+        breaker.call(fail)
+    with pytest.raises(DatabaseUnavailable):
+        breaker.call(lambda: 1)  # the database may well answer: no trial is due yet
+    assert breaker.open

@@ -77,14 +77,16 @@ def connect(
 
     Every connection has connect, read and write timeouts, so a server that stops answering
     (a network partition, a frozen host) fails a statement instead of pinning its thread;
-    `io_timeout_s` replaces the read and write timeouts of the settings (the API's are short).
+    `io_timeout_s` replaces the read and write timeouts of the settings, and bounds the connect
+    timeout too (the API's are short).
     """
+    connect_s = min(settings.db_timeout_s, io_timeout_s or settings.db_timeout_s)
     options: dict[str, Any] = {
         "host": settings.mysql_host,
         "port": settings.mysql_port,
         "user": settings.mysql_user,
         "password": settings.mysql_password,
-        "connection_timeout": max(1, round(settings.db_timeout_s)),
+        "connection_timeout": max(1, round(connect_s)),
         "read_timeout": io_timeout_s or settings.db_read_timeout_s,
         "write_timeout": io_timeout_s or settings.db_write_timeout_s,
         "autocommit": autocommit,
