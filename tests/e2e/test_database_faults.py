@@ -10,7 +10,7 @@ from tests.conftest import random_suffix
 from tests.support.consumer import wait_for_offsets, wait_until
 from tests.support.kafka import produce
 from tests.support.mysql import drop_database, query, view_rows
-from tests.support.processes import api_process, api_server, cli, http, output, process
+from tests.support.processes import api_process, cli, http, output, process
 from tests.support.relay import relay_to
 from ums_find.settings import Settings
 from ums_find.store import connect
@@ -27,7 +27,7 @@ def test_a_database_that_stops_answering_gives_503_fast_then_recovers(database: 
     query(database, "INSERT INTO ums_users VALUES ('KrishnaMohan', 9876543210, '2022-03-01 10:00:00')")
     with relay_to(database.mysql_host, database.mysql_port) as relay:
         relayed = {"UMS_MYSQL_PORT": str(relay.port), "UMS_API_DB_TIMEOUT_S": "1", "UMS_DB_TIMEOUT_S": "1"}
-        with api_server(database, UMS_HTTP_THREADS="4", **relayed) as base:
+        with api_process(database, UMS_HTTP_THREADS="4", **relayed) as (proc, base):
             assert lookup(base)[0] == 200
             relay.freeze()
             answers: list[tuple[int, dict[str, str], dict[str, str]]] = []
@@ -40,7 +40,7 @@ def test_a_database_that_stops_answering_gives_503_fast_then_recovers(database: 
                 client.join(60)
             assert len(answers) == 12
             for status, headers, body in answers:
-                assert status == 503 and 1 <= int(headers["Retry-After"]) <= 10
+                assert status == 503 and 1 <= int(headers["Retry-After"]) <= 10, output(proc)
                 assert body["error"] == "database_unavailable"
             assert http(base + "/readyz", timeout_s=CLIENT_TIMEOUT_S)[0] == 503
             relay.thaw()
