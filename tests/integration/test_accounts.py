@@ -94,7 +94,9 @@ def test_migrate_narrows_a_wider_grant_to_exactly_the_accounts_privileges(accoun
     api = as_api(accounts)
     assert refused(api, "DELETE FROM ums_users") == errorcode.ER_TABLEACCESS_DENIED_ERROR
     assert refused(api, "CREATE TABLE intruder (x INT)") == errorcode.ER_TABLEACCESS_DENIED_ERROR
-    grants = " ".join(row[0] for row in query(accounts, "SHOW GRANTS FOR %s@'%'", (accounts.accounts.api_user,)))
+    grants = " ".join(
+        row[0] for row in query(accounts, "SHOW GRANTS FOR %s@'%'", (accounts.accounts.api_user,))
+    )
     assert "GRANT OPTION" not in grants and "INSERT" not in grants
     writer = as_writer(accounts)
     assert refused(writer, "CREATE VIEW v AS SELECT 1") == errorcode.ER_TABLEACCESS_DENIED_ERROR
