@@ -72,12 +72,12 @@ class ApplyWatch(threading.Thread):
         super().__init__(daemon=True)
         self._settings = settings
         self._stages = stages
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self) -> None:
         conn = connect(self._settings)
         try:
-            while not self._stop.wait(POLL_S):
+            while not self._done.wait(POLL_S):
                 pending = [n for n in list(self._stages.sent) if n not in self._stages.applied]
                 if pending:
                     self._poll(conn, pending[:1000])
@@ -95,5 +95,5 @@ class ApplyWatch(threading.Thread):
 
     def stop(self) -> None:
         """Finish after the current poll."""
-        self._stop.set()
+        self._done.set()
         self.join(10)
