@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from ums_find.http.partitioner import partition_for
 from ums_find.settings import Settings
 
 log = logging.getLogger(__name__)
+NUDGE_MIN_S = 1.0  # the least time between two reads that requests asked for
 
 
 def kafka_partition_count(settings: Settings) -> Callable[[], int | None]:
@@ -38,6 +38,8 @@ class PartitionMap:
         self._read = read
         self._refresh_s = refresh_s
         self.count: int | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
         self._warned = False
 
     def start(self) -> PartitionMap:
@@ -49,6 +51,20 @@ class PartitionMap:
         """The partition a record keyed by `name` goes to, or None while the count is unknown."""
         count = self.count
         return None if count is None else partition_for(name.encode("utf-8"), count)
+
+    def has(self, partition: int) -> bool | None:
+        """Whether the topic has the partition (None while the count is unknown).
+
+        A partition beyond the known count makes the refresh thread read the count again soon
+        (at most once a second), so one added since the last refresh is known at the next try.
+        """
+        count = self.count
+        if count is None:
+            return None
+        if partition < count:
+            return True
+        self._wake.set()
+        return False
 
     def refresh(self) -> None:
         """Read the count once; keep the last known one if the broker does not answer."""
@@ -65,11 +81,26 @@ class PartitionMap:
             return
         self._warned = False
         if count != self.count:
+            if self.count is not None and count > self.count:
+                log.warning(
+                    "the topic grew from %d to %d partitions: names now map to other partitions, so the"
+                    " view's order per name is no longer guaranteed; `ums-find replay` restores it",
+                    self.count,
+                    count,
+                )
             log.info("the topic has %d partitions", count)
             self.count = count
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             self.refresh()
             wait = self._refresh_s if self.count is not None else min(self._refresh_s, 2.0)
-            time.sleep(wait)
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stop.wait(NUDGE_MIN_S):
+                return
+
+    def stop(self) -> None:
+        """End the refresh thread."""
+        self._stop.set()
+        self._wake.set()
