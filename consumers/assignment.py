@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
-
 from consumers.metrics import ConsumerMetrics
 from consumers.start import RESET, CheckpointAhead, Start, start_at
+from ums_find.kafka import Consumer, KafkaException, TopicPartition
 
 log = logging.getLogger(__name__)
 
