@@ -37,6 +37,15 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+EXIT_REFUSED = 6
+
+
+def refused(exc: Exception) -> None:
+    """One log line naming what the server refused, and the exit code for it (not transient)."""
+    logging.getLogger("ums_find").error("%s", exc)
+    sys.exit(EXIT_REFUSED)
+
+
 @click.group()
 def main() -> None:
     """ums-find: the query side of the User Management System."""
@@ -46,12 +55,14 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Create the database and tables if absent (idempotent)."""
-    from ums_find.store import DatabaseUnavailable
+    from ums_find.store import DatabaseRefused, DatabaseUnavailable
     from ums_find.store import migrate as run_migrate
 
     settings = load_settings()
     try:
         run_migrate(settings)
+    except DatabaseRefused as exc:
+        refused(exc)
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"migrated database {settings.mysql.database}")
@@ -60,15 +71,15 @@ def migrate() -> None:
 @main.command()
 def consume() -> None:
     """Keep the view current from the topic until SIGTERM or SIGINT."""
-    from consumers.kafka import KafkaUnavailable
     from consumers.run import exit_after_signal, run_projection
     from consumers.topics import ensure_topics
+    from ums_find.kafka import KafkaUnavailable
 
     settings = load_settings()
     stop = stop_on_signals()
     exit_after_signal(stop, settings.shutdown_s)
     try:
-        ensure_topics(settings)
+        ensure_topics(settings.kafka)
     except KafkaUnavailable as exc:
         # The consumer waits for the broker by itself; the topics can be made later.
         logging.getLogger(__name__).warning("%s", exc)
@@ -103,18 +114,16 @@ def publish(
     name: str | None, phone: str | None, since: str | None, count: int | None, seed: int | None
 ) -> None:
     """Publish users as AddService would; print the position token of a single one."""
-    from confluent_kafka import Producer
-
-    from consumers.kafka import KafkaUnavailable, producer_config
     from consumers.publish import publish_random, publish_user
     from consumers.topics import ensure_topics
+    from ums_find import kafka
 
     if count is None and (name is None or phone is None):
         raise click.UsageError("give --name and --phone, or --random COUNT")
     settings = load_settings()
-    producer = Producer(producer_config(settings))
+    producer = kafka.producer(settings.kafka)
     try:
-        ensure_topics(settings)
+        ensure_topics(settings.kafka)
         if count is not None:
             acked = publish_random(producer, settings.kafka.topic, count, seed)
             click.echo(f"published {acked} of {count} random users to {settings.kafka.topic}")
@@ -122,7 +131,7 @@ def publish(
                 sys.exit(1)
         else:
             click.echo(publish_user(producer, settings.kafka.topic, _user(name or "", phone or "", since)))
-    except KafkaUnavailable as exc:
+    except kafka.KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -147,13 +156,14 @@ def status(as_json: bool) -> None:
     """Per partition the checkpoint, the high watermark and the lag; the DLQ depth; the row count."""
     import json
 
-    from confluent_kafka import KafkaException
-
     from consumers.status import gather, render
-    from ums_find.store import DatabaseUnavailable
+    from ums_find.kafka import KafkaException
+    from ums_find.store import DatabaseRefused, DatabaseUnavailable
 
     try:
         found = gather(load_settings())
+    except DatabaseRefused as exc:
+        refused(exc)
     except (KafkaException, LookupError, DatabaseUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(found.as_json(), indent=2) if as_json else render(found))
@@ -186,11 +196,9 @@ def dlq_show(as_json: bool) -> None:
 @click.option("--all", "everything", is_flag=True, help="Every dead letter.")
 def dlq_redrive(originals: tuple[str, ...], everything: bool) -> None:
     """Re-publish dead letters, chosen by their original position, to the main topic."""
-    from confluent_kafka import Producer
-
     from consumers.dead_letter_topic import topic_producer_limit
     from consumers.dlq import read_dead_letters, redrive
-    from consumers.kafka import KafkaUnavailable, producer_config
+    from ums_find import kafka
 
     if not originals and not everything:
         raise click.UsageError("give --original P:O (repeatable) or --all")
@@ -202,21 +210,18 @@ def dlq_redrive(originals: tuple[str, ...], everything: bool) -> None:
     settings = load_settings()
     try:
         # As large as the topic takes: a dead letter may be as large as its record was.
-        limit = topic_producer_limit(settings, settings.kafka.topic)
-        count = redrive(
-            Producer(producer_config(settings, **{"message.max.bytes": limit})), settings.kafka.topic, chosen
-        )
-    except KafkaUnavailable as exc:
+        limit = topic_producer_limit(settings.kafka, settings.kafka.topic)
+        producer = kafka.producer(settings.kafka, **{"message.max.bytes": limit})
+        count = redrive(producer, settings.kafka.topic, chosen)
+    except kafka.KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"redrove {count} records to {settings.kafka.topic}")
 
 
 def _dead_letters(read: Any) -> list[Any]:
-    from confluent_kafka import KafkaException
-
-    from consumers.kafka import KafkaUnavailable
+    from ums_find.kafka import KafkaException, KafkaUnavailable
 
     try:
-        return list(read(load_settings()))
+        return list(read(load_settings().kafka))
     except (KafkaException, KafkaUnavailable, LookupError) as exc:
         raise click.ClickException(str(exc)) from None
