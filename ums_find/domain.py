@@ -84,7 +84,7 @@ def check_since(moment: datetime) -> datetime:
     """Return the moment in UTC, or raise if the view cannot hold it."""
     if moment.tzinfo is None:
         raise InvalidSince("since not a date-time")
-    utc = moment.astimezone(UTC)
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     if utc < MIN_SINCE:
         raise InvalidSince("since out of range")
     return utc
