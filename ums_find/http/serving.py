@@ -48,6 +48,10 @@ def limits(settings: Settings) -> dict[str, Any]:
 
 def serve(app: Any, sock: socket.socket, settings: Settings) -> bool:
     """Serve on `sock` until SIGTERM or SIGINT, then drain (at most UMS_SHUTDOWN_S); whether all finished."""
+    # Waitress warns on every request queued while all threads are busy: under load, a log line
+    # per request, formatted and written by the one thread that does all the socket I/O. The
+    # queue shows in the request latency metrics; only its errors are logged.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     adjustments = limits(settings)
     _allow_descriptors(adjustments["connection_limit"] + settings.http.threads + FD_RESERVE)
     server: BaseWSGIServer = create_server(
