@@ -122,6 +122,8 @@ def parse_phone(raw: object) -> PhoneNumber:
 def parse_since(raw: object) -> datetime:
     """A join moment in any of the four forms Jackson writes, in UTC, to the microsecond."""
     try:
+        if type(raw) is str:  # the usual form first
+            return check_since(_iso(raw))
         if isinstance(raw, bool):
             raise InvalidSince("since not a date-time")
         if isinstance(raw, Number):
