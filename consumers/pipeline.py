@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from consumers.projector import Backoff
+from consumers.backoff import Backoff
 from ums_find.settings import Settings
 from ums_find.store import Change, DatabaseUnavailable, Position, Tables
 from ums_find.store.projection import ProjectionStore

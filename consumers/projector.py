@@ -8,16 +8,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
 
 from consumers.assignment import Assignment
 from consumers.backoff import Backoff, RetryBudgetExceeded
 from consumers.batch import Parser, Plan, plan
-from consumers.kafka import DeadLetters, KafkaUnavailable, log_deduplicated
+from consumers.kafka import KafkaUnavailable, log_deduplicated
 from consumers.metrics import ConsumerMetrics
+from consumers.ports import DeadLetterSink, ProjectionWriter, RecordSource
 from consumers.start import RESET, CheckpointAhead, Start
 from ums_find.events import parse
-from ums_find.store import DatabaseUnavailable, ProjectionStore, StalePosition
+from ums_find.store import DatabaseUnavailable, StalePosition
 
 __all__ = ["CheckpointAhead", "Projector", "RetryBudgetExceeded"]
 
@@ -37,9 +38,9 @@ class Projector:
 
     def __init__(
         self,
-        consumer: Consumer,
-        store: ProjectionStore,
-        dead_letters: DeadLetters,
+        consumer: RecordSource,
+        store: ProjectionWriter,
+        dead_letters: DeadLetterSink,
         topic: str,
         *,
         batch_size: int = 2000,
@@ -199,11 +200,14 @@ class Projector:
     def _wait(self, delay_s: float) -> None:
         # Paused partitions fetch nothing, so memory stays bounded, while polling
         # keeps the group membership alive and serves rebalance callbacks.
+        # At least one poll, however short the delay: a rebalance waiting is served before the retry.
         deadline = time.monotonic() + delay_s
-        while (left := deadline - time.monotonic()) > 0 and not self._stop.is_set():
+        while True:
             self._consumer.pause(self._consumer.assignment())
             self._turned()
-            self._consumer.poll(min(left, 0.5))
+            self._consumer.poll(max(0.0, min(deadline - time.monotonic(), 0.5)))
+            if time.monotonic() >= deadline or self._stop.is_set():
+                break
         self._resume_loaded()
 
     def _resume_loaded(self) -> None:
@@ -249,7 +253,7 @@ class Projector:
 
     # ---- checkpoints and rebalances ----------------------------------------
 
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, consumer: RecordSource, partitions: list[TopicPartition]) -> None:
         parts = [tp.partition for tp in partitions]
         try:
             starts = {s.partition: s for s in self.assignment.starts(self._store.load_positions(parts))}
@@ -285,7 +289,7 @@ class Projector:
         else:
             self.expected.pop(start.partition, None)
 
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_revoke(self, consumer: RecordSource, partitions: list[TopicPartition]) -> None:
         # Batches are applied synchronously in the loop, so none is in flight here; a batch
         # held by the retry loop is re-planned without these partitions.
         parts = [tp.partition for tp in partitions]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
-from consumers.kafka import DeadLetters, KafkaUnavailable, consumer_config
+from consumers.kafka import KafkaUnavailable, consumer_config
 from consumers.pipeline import PipelinedStore
 from consumers.projector import Projector
 from ums_find.settings import Settings
@@ -18,8 +18,8 @@ from ums_find.store import Tables
 log = logging.getLogger(__name__)
 
 
-class PoisonCounter(DeadLetters):
-    """Counts poison records instead of dead-lettering them: the live consumer already did."""
+class PoisonCounter:
+    """A dead-letter sink that counts poison records instead: the live consumer dead-lettered them."""
 
     def __init__(self) -> None:
         self.seen: set[tuple[int, int]] = set()
