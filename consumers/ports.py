@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, Protocol
 
-from confluent_kafka import Message, TopicPartition
-
+from ums_find.kafka import Message, TopicPartition
 from ums_find.store import Change, Position
 
 Rebalance = Callable[[Any, list[TopicPartition]], None]

@@ -8,8 +8,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
-
 from consumers.assignment import Assignment
 from consumers.backoff import Backoff, RetryBudgetExceeded
 from consumers.batch import Parser, Plan, plan
@@ -18,6 +16,7 @@ from consumers.metrics import ConsumerMetrics
 from consumers.ports import DeadLetterSink, ProjectionWriter, RecordSource
 from consumers.start import RESET, CheckpointAhead, Start
 from ums_find.events import parse
+from ums_find.kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
 from ums_find.store import DatabaseUnavailable, StalePosition
 
 __all__ = ["CheckpointAhead", "Projector", "RetryBudgetExceeded"]

@@ -6,8 +6,11 @@ import json
 import logging
 import os
 import re
+import sys
+import threading
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import TracebackType
 
 # The request being answered on this thread (waitress runs one request per thread at a time).
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -52,3 +55,23 @@ def configure(level: str | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("UMS_LOG_LEVEL", "INFO")).upper())
+    # Uncaught exceptions, in the main thread or any other, through the same formatter and masking.
+    sys.excepthook = log_uncaught
+    threading.excepthook = log_uncaught_in_thread
+
+
+def log_uncaught(kind: type[BaseException], value: BaseException, trace: TracebackType | None) -> None:
+    """sys.excepthook: the traceback as one JSON line (phones masked), not Python's raw print."""
+    log = logging.getLogger("ums_find")
+    log.critical("uncaught exception: %s", kind.__name__, exc_info=(kind, value, trace))
+
+
+def log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    """threading.excepthook: as log_uncaught, naming the thread."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    trace = None if args.exc_value is None else (args.exc_type, args.exc_value, args.exc_traceback)
+    logging.getLogger("ums_find").critical(
+        "uncaught exception in thread %s: %s", name, args.exc_type.__name__, exc_info=trace
+    )

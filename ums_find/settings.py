@@ -31,6 +31,7 @@ from ums_find.settings_fields import (
     read_field,
     secret,
     text,
+    unset_or,
 )
 
 __all__ = ["Secret", "Settings", "SettingsError"]
@@ -47,6 +48,9 @@ class MySQLSettings:
     database: str = env("UMS_MYSQL_DATABASE", "glarimy", IDENT)
     timeout_s: float = env("UMS_DB_TIMEOUT_S", "5", number(0.1, 300.0))
     lock_timeout_s: int = env("UMS_DB_LOCK_TIMEOUT_S", "10", integer(0, 3_600))
+    # Whole seconds: the connector takes integers. Writers wait on locks (UMS_DB_LOCK_TIMEOUT_S).
+    read_timeout_s: int = env("UMS_DB_READ_TIMEOUT_S", "30", integer(1, 3_600))
+    write_timeout_s: int = env("UMS_DB_WRITE_TIMEOUT_S", "30", integer(1, 3_600))
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,30 @@ class HttpSettings:
     port: int = env("UMS_HTTP_PORT", "8080", PORT)
     threads: int = env("UMS_HTTP_THREADS", "8", integer(1, 256))
     workers: int = env("UMS_HTTP_WORKERS", "1", integer(1, 64))
+    # What one API process lets clients hold: sockets, idle time, body bytes (it takes no bodies).
+    connection_limit: int = env("UMS_HTTP_CONNECTION_LIMIT", "1000", integer(10, 100_000))
+    idle_timeout_s: int = env("UMS_HTTP_IDLE_TIMEOUT_S", "10", integer(1, 3_600))
+    max_body_bytes: int = env("UMS_HTTP_MAX_BODY_BYTES", "1024", integer(1, 1_048_576))
+    # The API's connect, read and write timeout: a lookup answers 503 rather than hang.
+    db_timeout_s: int = env("UMS_API_DB_TIMEOUT_S", "2", integer(1, 60))
     after_wait_s: float = env("UMS_AFTER_WAIT_S", "2", number(0.0, 10.0))
+    # Unset: half the threads (see `after_cap`).
+    after_max_waiting: int | None = env("UMS_AFTER_MAX_WAITING", "", unset_or(integer(0, 256)))
     after_poll_s: float = env("UMS_AFTER_POLL_S", "0.005", number(0.001, 1.0))
     positions_refresh_s: float = env("UMS_POSITIONS_REFRESH_S", "0.1", number(0.01, 60.0))
     cache_max_age_s: int = env("UMS_CACHE_MAX_AGE_S", "1", integer(0, 86_400))
     partitions_refresh_s: float = env("UMS_PARTITIONS_REFRESH_S", "60", number(1.0, 86_400.0))
+
+    def __post_init__(self) -> None:
+        # Waiting requests hold their thread: a plain lookup must always find one free.
+        cap = self.after_max_waiting
+        if cap is not None and not cap < self.threads:
+            raise SettingsError(f"UMS_AFTER_MAX_WAITING={cap} is invalid: must be below UMS_HTTP_THREADS")
+
+    @property
+    def after_cap(self) -> int:
+        """How many `?after=` requests may wait at once: UMS_AFTER_MAX_WAITING, else half the threads."""
+        return self.threads // 2 if self.after_max_waiting is None else self.after_max_waiting
 
 
 @dataclass(frozen=True)
@@ -153,7 +176,7 @@ class Settings:
         result = {}
         for (section, name), field in _fields_by_place().items():
             value = getattr(getattr(self, section), name) if section else getattr(self, name)
-            result[field.metadata["env"]] = value.reveal() if isinstance(value, Secret) else str(value)
+            result[field.metadata["env"]] = _text_of(value)
         return result
 
 
@@ -178,6 +201,12 @@ def _flat_index() -> dict[str, tuple[str, str]]:
 
 def _is_secret(section: str, name: str) -> bool:
     return bool(_fields_by_place()[(section, name)].metadata.get("secret"))
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, Secret):
+        return value.reveal()
+    return "" if value is None else str(value)
 
 
 def _as_secret(value: Any) -> Secret:

@@ -82,6 +82,11 @@ def optional(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
     return lambda raw: check(raw) if raw else raw
 
 
+def unset_or(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A check: empty (None), or what `check` accepts."""
+    return lambda raw: check(raw) if raw.strip() else None
+
+
 def text(raw: str) -> str:
     """A check: not empty or blank."""
     if not raw.strip():

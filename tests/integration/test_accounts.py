@@ -87,14 +87,16 @@ def test_the_writer_account_writes_and_renames_but_only_in_its_database(accounts
 
 
 def test_migrate_narrows_a_wider_grant_to_exactly_the_accounts_privileges(accounts: Settings) -> None:
-    for user in (accounts.api_mysql_user, accounts.writer_mysql_user):
-        database = accounts.mysql_database.replace("_", "\\_")
+    for user in (accounts.accounts.api_user, accounts.accounts.writer_user):
+        database = accounts.mysql.database.replace("_", "\\_")
         query(accounts, f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'%' WITH GRANT OPTION", (user,))
     migrate(accounts)
     api = as_api(accounts)
     assert refused(api, "DELETE FROM ums_users") == errorcode.ER_TABLEACCESS_DENIED_ERROR
     assert refused(api, "CREATE TABLE intruder (x INT)") == errorcode.ER_TABLEACCESS_DENIED_ERROR
-    grants = " ".join(row[0] for row in query(accounts, "SHOW GRANTS FOR %s@'%'", (accounts.api_mysql_user,)))
+    grants = " ".join(
+        row[0] for row in query(accounts, "SHOW GRANTS FOR %s@'%'", (accounts.accounts.api_user,))
+    )
     assert "GRANT OPTION" not in grants and "INSERT" not in grants
     writer = as_writer(accounts)
     assert refused(writer, "CREATE VIEW v AS SELECT 1") == errorcode.ER_TABLEACCESS_DENIED_ERROR

@@ -102,3 +102,48 @@ def test_database_down_is_503_with_retry_after(client: FlaskClient, reader: Fake
     assert response.get_json()["error"] == "database_unavailable"
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_token_for_a_partition_the_topic_lacks_is_400_at_once(client: FlaskClient) -> None:
+    response = client.get("/user/KrishnaMohan?after=3:0")
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_position"
+    assert "partition 3 does not exist" in response.get_json()["message"]
+    assert client.get("/user/KrishnaMohan?after=01:0").status_code == 400
+
+
+def test_while_the_partition_count_is_unknown_any_token_is_taken(reader: FakeReader) -> None:
+    settings = Settings.from_env({"UMS_AFTER_WAIT_S": "0"})
+    client = create_app(settings, reader, fixed_partitions(None)).test_client()  # type: ignore[arg-type]
+    response = client.get("/user/KrishnaMohan?after=7:0")
+    assert response.status_code == 200 and response.headers["X-View-Stale"] == "true"
+
+
+def test_the_served_document_lists_the_partitions_once_known(client: FlaskClient) -> None:
+    import re
+
+    document = client.get("/openapi.json").get_json()
+    (after,) = [p for p in document["paths"]["/user/{name}"]["get"]["parameters"] if p["name"] == "after"]
+    pattern = re.compile(after["schema"]["pattern"])
+    assert [t for t in ("0:5", "1:0", "2:99", "3:0", "01:0", "10:1") if pattern.search(t)] == [
+        "0:5",
+        "1:0",
+        "2:99",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["KrishnaMohan", "  KrishnaMohan\t", "Abcdefg", " Abcdefg ", "a" * 32, "a" * 33, "\u3000" * 9,
+     "ab \n\u2003cdefgh", "\x85abcdefgh\x85", "x" + "\u2000" * 6 + "y", "%41bcdefgh"],
+)  # fmt: skip
+def test_the_name_pattern_says_what_the_server_accepts(client: FlaskClient, name: str) -> None:
+    import re
+    import urllib.parse
+
+    document = client.get("/openapi.json").get_json()
+    (param,) = [p for p in document["paths"]["/user/{name}"]["get"]["parameters"] if p["name"] == "name"]
+    valid = (
+        re.search(param["schema"]["pattern"], name) is not None and len(name) >= param["schema"]["minLength"]
+    )
+    status = client.get("/user/" + urllib.parse.quote(name, safe="")).status_code
+    assert valid == (status != 400), status

@@ -59,3 +59,17 @@ def test_head_has_the_get_headers_and_no_body(app: Flask) -> None:
 def test_everything_else_goes_through_flask(app: Flask, path: str) -> None:
     app.test_client().get(path)
     assert app.config["dispatched"] == 1
+
+
+def test_an_outage_is_answered_by_the_fast_path_after_one_attempt() -> None:
+    reader = FakeReader(ROWS, down=True)
+    calls: list[str] = []
+    fetch = reader.fetch
+    reader.fetch = lambda name: calls.append(name) or fetch(name)  # type: ignore[method-assign]
+    app = create_app(Settings.from_env({}), reader, fixed_partitions(3))  # type: ignore[arg-type]
+    dispatched: list[int] = []
+    app.before_request(lambda: dispatched.append(1) and None)
+    response = app.test_client().get("/user/KrishnaMohan")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.get_json()["error"] == "database_unavailable"
+    assert calls == ["KrishnaMohan"] and dispatched == []

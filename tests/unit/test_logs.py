@@ -38,3 +38,34 @@ def test_tracebacks_are_masked_too() -> None:
         rec.exc_info = __import__("sys").exc_info()
     line = JsonFormatter().format(rec)
     assert "9876543210" not in line and "********10" in json.loads(line)["exc"]
+
+
+def test_uncaught_exceptions_of_threads_and_of_main_are_json_lines_masked(capsys) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    import threading
+
+    from ums_find import logs
+
+    saved = (sys.excepthook, threading.excepthook, logging.getLogger().handlers[:], logging.getLogger().level)
+    try:
+        logs.configure("INFO")
+
+        def boom() -> None:
+            raise RuntimeError("phone 9876543210 broke it")
+
+        thread = threading.Thread(target=boom, name="worker-1")
+        thread.start()
+        thread.join()
+        try:
+            raise KeyError("call 9123456780")
+        except KeyError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook, threading.excepthook = saved[0], saved[1]
+        logging.getLogger().handlers[:] = saved[2]
+        logging.getLogger().setLevel(saved[3])
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [entry["level"] for entry in lines] == ["CRITICAL", "CRITICAL"]
+    assert "worker-1" in lines[0]["event"] and "RuntimeError" in lines[0]["exc"]
+    assert "KeyError" in lines[1]["exc"]
+    assert not any("9876543210" in json.dumps(e) or "9123456780" in json.dumps(e) for e in lines)

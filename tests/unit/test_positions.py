@@ -7,7 +7,7 @@ from ums_find.store import DatabaseUnavailable
 
 
 @pytest.mark.parametrize(
-    "text", ["", "1", "1:", ":1", "a:1", "1:-1", "1:2:3", " 1:2", "1:2 ", "1:" + "9" * 19]
+    "text", ["", "1", "1:", ":1", "a:1", "1:-1", "1:2:3", " 1:2", "1:2 ", "1:" + "9" * 19, "01:2", "00:2"]
 )
 def test_invalid_tokens_are_refused(text: str) -> None:
     with pytest.raises(InvalidToken):
@@ -30,10 +30,10 @@ def test_waiters_wake_when_the_poller_sees_the_checkpoint_pass() -> None:
         return {0: 10} if released.is_set() else {0: 5}
 
     waiter = PositionWatch(read, 0.001, 0.001)
-    assert not waiter.wait_for(Token(0, 7), 0.05)  # the poller reads, but the record is not there yet
+    assert not waiter.wait_for(Token(0, 7), 0.05, 8)  # the poller reads, but the record is not there yet
     results: list[bool] = []
     threads = [
-        threading.Thread(target=lambda: results.append(waiter.wait_for(Token(0, 7), 60))) for _ in range(3)
+        threading.Thread(target=lambda: results.append(waiter.wait_for(Token(0, 7), 60, 8))) for _ in range(3)
     ]
     for thread in threads:
         thread.start()
@@ -47,4 +47,21 @@ def test_a_database_fault_while_polling_ends_in_a_timeout_not_an_error() -> None
     def read() -> dict[int, int]:
         raise DatabaseUnavailable("down")
 
-    assert PositionWatch(read, 0.001, 0.001).wait_for(Token(0, 0), 0.05) is False
+    assert PositionWatch(read, 0.001, 0.001).wait_for(Token(0, 0), 0.05, 8) is False
+
+
+def test_past_the_cap_a_wait_answers_at_once_and_says_whether_the_record_is_in() -> None:
+    released = threading.Event()
+    waiter = PositionWatch(lambda: {0: 9 if released.is_set() else 5}, 0.001, 0.001)
+    assert waiter.current() == {0: 5}
+    blocked = threading.Thread(target=waiter.wait_for, args=(Token(0, 7), 60, 1))
+    blocked.start()
+    while waiter.waiting == 0:  # the first waiter is in: the cap of one is reached
+        released.wait(0.001)
+    # No timing: a wait of an hour that returns at all returned at once.
+    assert waiter.wait_for(Token(0, 7), 3600, 1) is False
+    assert waiter.wait_for(Token(0, 3), 3600, 1) is True
+    assert waiter.wait_for(Token(0, 7), 3600, 0) is False
+    released.set()
+    blocked.join(60)
+    assert waiter.waiting == 0

@@ -106,3 +106,43 @@ def test_override_names_fields_by_their_variable_and_refuses_unknown_ones() -> N
     assert settings.mysql.password.reveal() == "pw" and settings.kafka.dlq_topic == "user-added.dlq"
     with pytest.raises(SettingsError, match="no_such_thing"):
         Settings.from_env({}).override(no_such_thing=1)
+
+
+def test_no_password_appears_in_the_repr_and_as_env_still_gives_them_back() -> None:
+    env = {
+        "UMS_MYSQL_PASSWORD": "pw-main-1",
+        "UMS_API_MYSQL_PASSWORD": "pw-api-2",
+        "UMS_WRITER_MYSQL_PASSWORD": "pw-writer-3",
+    }
+    settings = Settings.from_env(env)
+    for text in (repr(settings), str(settings), f"{settings}"):
+        assert "pw-" not in text
+    assert {k: v for k, v in settings.as_env().items() if k in env} == env
+
+
+def test_http_limits_have_safe_defaults_and_are_bounded() -> None:
+    settings = Settings.from_env({})
+    assert settings.http.connection_limit >= 500 and settings.http.idle_timeout_s <= 30
+    assert settings.http.max_body_bytes <= 65536
+    assert (settings.mysql.read_timeout_s, settings.http.db_timeout_s) == (30, 2)
+    for var, value in [
+        ("UMS_HTTP_CONNECTION_LIMIT", "5"),
+        ("UMS_HTTP_IDLE_TIMEOUT_S", "0"),
+        ("UMS_HTTP_MAX_BODY_BYTES", "0"),
+        ("UMS_API_DB_TIMEOUT_S", "0.5"),
+        ("UMS_DB_READ_TIMEOUT_S", "0"),
+    ]:
+        with pytest.raises(SettingsError, match=var):
+            Settings.from_env({var: value})
+
+
+def test_the_after_cap_is_half_the_threads_and_always_leaves_one_free() -> None:
+    assert Settings.from_env({}).http.after_cap == 4
+    assert Settings.from_env({"UMS_HTTP_THREADS": "1"}).http.after_cap == 0
+    assert Settings.from_env({"UMS_HTTP_THREADS": "16", "UMS_AFTER_MAX_WAITING": "15"}).http.after_cap == 15
+    # Left to its default, the cap follows the thread count of another process's settings.
+    assert Settings.from_env({**Settings.from_env({}).as_env(), "UMS_HTTP_THREADS": "2"}).http.after_cap == 1
+    with pytest.raises(SettingsError, match="UMS_AFTER_MAX_WAITING"):
+        Settings.from_env({"UMS_HTTP_THREADS": "8", "UMS_AFTER_MAX_WAITING": "8"})
+    settings = Settings.from_env({"UMS_AFTER_MAX_WAITING": "2"})
+    assert Settings.from_env(settings.as_env()) == settings

@@ -16,8 +16,9 @@ from ums_find.events import format_since
 from ums_find.http.errors import register_error_handlers
 from ums_find.http.fastpath import JSON, FastLookups
 from ums_find.http.metrics import ApiMetrics
+from ums_find.http.openapi import OpenApiDocument
 from ums_find.http.partitions import PartitionMap, kafka_partition_count
-from ums_find.http.positions import PositionWatch, Token
+from ums_find.http.positions import InvalidToken, PositionWatch, Token
 from ums_find.http.web import (
     AnyTextConverter,
     RequestObserver,
@@ -43,7 +44,7 @@ class Lookups:
     watch: PositionWatch
     partitions: PartitionMap
     metrics: ApiMetrics
-    openapi: bytes
+    openapi: OpenApiDocument
 
 
 def lookups() -> Lookups:
@@ -60,8 +61,22 @@ def get_user(**_route: str) -> Response:
     wanted = Name(requested_name())
     after = request.args.get("after")
     token = Token.parse(after) if after is not None else None
-    found = lookup(lookups(), wanted, token, request.headers.get("If-None-Match"))
+    ctx = lookups()
+    if token is not None:
+        check_partition(ctx, token)
+    found = lookup(ctx, wanted, token, request.headers.get("If-None-Match"))
     return Response(found.body, status=found.status, headers=found.headers)
+
+
+def check_partition(ctx: Lookups, token: Token) -> None:
+    """Refuse at once a token whose partition the topic lacks (a wait for it could only time out).
+
+    While the partition count is unknown (the broker has not answered yet) every token is taken.
+    """
+    if ctx.partitions.has(token.partition) is False and token.partition not in (ctx.watch.current() or {}):
+        raise InvalidToken(
+            f"partition {token.partition} does not exist: the topic has {ctx.partitions.count} partitions"
+        )
 
 
 @dataclass(frozen=True)
@@ -79,7 +94,7 @@ def lookup(ctx: Lookups, wanted: Name, token: Token | None, if_none_match: str |
     positions = ctx.watch.current()
     if token is not None and not token.applied(positions or {}):
         # Waiting holds this waitress thread but no database connection: one poller reads for all.
-        ctx.watch.wait_for(token, ctx.settings.http.after_wait_s)
+        ctx.watch.wait_for(token, ctx.settings.http.after_wait_s, ctx.settings.http.after_cap)
         positions = ctx.watch.current()
     user = ctx.reader.fetch(wanted.value)
     headers = view_headers(ctx, user.name if user else wanted.value, positions, token)
@@ -134,7 +149,8 @@ def metrics() -> Response:
 @bp.get("/openapi.json", provide_automatic_options=False)
 def openapi() -> Response:
     """The OpenAPI 3.1 document of this API."""
-    return Response(lookups().openapi, mimetype="application/json")
+    ctx = lookups()
+    return Response(ctx.openapi.render(ctx.partitions.count), mimetype="application/json")
 
 
 def create_app(
@@ -152,8 +168,10 @@ def create_app(
     reader = user_reader or UserReader(settings, in_use=metrics.db_in_use)
     watch = PositionWatch(reader.positions, settings.http.positions_refresh_s, settings.http.after_poll_s)
     if partitions is None:
-        partitions = PartitionMap(kafka_partition_count(settings), settings.http.partitions_refresh_s).start()
-    document = resources.files("ums_find.http").joinpath("openapi.json").read_bytes()
+        partitions = PartitionMap(
+            kafka_partition_count(settings.kafka), settings.http.partitions_refresh_s
+        ).start()
+    document = OpenApiDocument(resources.files("ums_find.http").joinpath("openapi.json").read_bytes())
     app.extensions["ums_lookups"] = Lookups(settings, reader, watch, partitions, metrics, document)
     metrics.watch(_live_gauges(settings, reader, watch))
     app.register_blueprint(bp)

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from ums_find.domain import InvalidName
 from ums_find.http.positions import InvalidToken
-from ums_find.http.web import error_response
+from ums_find.http.web import error_response, unavailable_answer
 from ums_find.store import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,10 @@ def handle_invalid_token(exc: InvalidToken) -> Response:
 
 
 def handle_unavailable(exc: DatabaseUnavailable) -> Response:
-    log.warning("database unavailable: %s", exc)
-    response = error_response(503, "database_unavailable", "the database is not reachable; retry shortly")
-    response.headers["Retry-After"] = "1"
-    return response
+    # The reader logs the start and the end of an outage; a line per request would flood the log.
+    log.debug("database unavailable: %s", exc)
+    status, headers, body = unavailable_answer(exc.reason)
+    return Response(body, status=status, headers=headers)
 
 
 def handle_http(exc: HTTPException) -> Response:

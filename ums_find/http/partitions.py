@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from typing import Any
 
 from ums_find.http.partitioner import partition_for
-from ums_find.settings import Settings
+from ums_find.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+NUDGE_MIN_S = 1.0  # the least time between two reads that requests asked for
 
 
-def kafka_partition_count(settings: Settings) -> Callable[[], int | None]:
+def kafka_partition_count(settings: KafkaSettings) -> Callable[[], int | None]:
     """A reader of the topic's partition count from the broker's metadata (None when unknown)."""
-    from confluent_kafka.admin import AdminClient
+    from ums_find import kafka
 
-    config: dict[str, Any] = {"bootstrap.servers": settings.kafka.bootstrap, "logger": log}
-    client = AdminClient(config)
+    client = kafka.admin(settings, logger=log)
 
     def read() -> int | None:
-        # All topics: asking for one by name may auto-create it on brokers that allow that.
-        topic = client.list_topics(timeout=5).topics.get(settings.kafka.topic)
-        if topic is None or topic.error is not None or not topic.partitions:
+        try:
+            return len(kafka.partitions(client, settings.topic, 5.0))
+        except LookupError:
             return None
-        return len(topic.partitions)
 
     return read
 
@@ -38,6 +35,8 @@ class PartitionMap:
         self._read = read
         self._refresh_s = refresh_s
         self.count: int | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
         self._warned = False
 
     def start(self) -> PartitionMap:
@@ -49,6 +48,20 @@ class PartitionMap:
         """The partition a record keyed by `name` goes to, or None while the count is unknown."""
         count = self.count
         return None if count is None else partition_for(name.encode("utf-8"), count)
+
+    def has(self, partition: int) -> bool | None:
+        """Whether the topic has the partition (None while the count is unknown).
+
+        A partition beyond the known count makes the refresh thread read the count again soon
+        (at most once a second), so one added since the last refresh is known at the next try.
+        """
+        count = self.count
+        if count is None:
+            return None
+        if partition < count:
+            return True
+        self._wake.set()
+        return False
 
     def refresh(self) -> None:
         """Read the count once; keep the last known one if the broker does not answer."""
@@ -65,11 +78,26 @@ class PartitionMap:
             return
         self._warned = False
         if count != self.count:
+            if self.count is not None and count > self.count:
+                log.warning(
+                    "the topic grew from %d to %d partitions: names now map to other partitions, so the"
+                    " view's order per name is no longer guaranteed; `ums-find replay` restores it",
+                    self.count,
+                    count,
+                )
             log.info("the topic has %d partitions", count)
             self.count = count
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             self.refresh()
             wait = self._refresh_s if self.count is not None else min(self._refresh_s, 2.0)
-            time.sleep(wait)
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stop.wait(NUDGE_MIN_S):
+                return
+
+    def stop(self) -> None:
+        """End the refresh thread."""
+        self._stop.set()
+        self._wake.set()

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 log = logging.getLogger(__name__)
-_TOKEN = re.compile(r"([0-9]{1,9}):([0-9]{1,18})")
+# Partitions canonical (no leading zero), so that the OpenAPI document can list the valid ones.
+_TOKEN = re.compile(r"(0|[1-9][0-9]{0,8}):([0-9]{1,18})")
 
 
 class InvalidToken(ValueError):
@@ -73,10 +74,16 @@ class PositionWatch:
             self._poll_once()
         return self._latest
 
-    def wait_for(self, token: Token, timeout_s: float) -> bool:
-        """Block until the checkpoints pass the token, at most `timeout_s`; whether they did."""
+    def wait_for(self, token: Token, timeout_s: float, max_waiting: int) -> bool:
+        """Block until the checkpoints pass the token, at most `timeout_s`; whether they did.
+
+        With `max_waiting` requests waiting already, answer at once: waits hold serving threads,
+        and plain lookups must always find one free.
+        """
         deadline = time.monotonic() + timeout_s
         with self._cond:
+            if self._waiting >= max_waiting:
+                return token.applied(self._latest or {})
             self._waiting += 1
             self._start()
             self._cond.notify_all()  # the poller may be sleeping its idle interval

@@ -62,6 +62,20 @@ def error_body(code: str, message: str) -> bytes:
     return json.dumps({"error": code, "message": message}, ensure_ascii=False).encode("utf-8")
 
 
+RETRY_AFTER_S = 1
+
+
+def unavailable_answer(reason: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The 503 of a database fault: what is wrong, when to retry, never cached."""
+    body = error_body("database_unavailable", f"{reason}; retry shortly")
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Cache-Control", "no-store"),
+        ("Retry-After", str(RETRY_AFTER_S)),
+    ]
+    return 503, headers, body
+
+
 def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON answer, UTF-8, spaced as the contract writes it."""
     text = json.dumps(body, ensure_ascii=False)

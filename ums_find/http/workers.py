@@ -54,7 +54,7 @@ def _fork(make_app: Callable[[], Any], sock: socket.socket, settings: Settings) 
 
 
 def _serve_one(make_app: Callable[[], Any], sock: socket.socket, settings: Settings) -> int:
-    finished = serve_gracefully(make_app(), sock, settings.http.threads, settings.shutdown_s)
+    finished = serve_gracefully(make_app(), sock, settings)
     return 0 if finished else 1
 
 

@@ -38,8 +38,23 @@ _TRANSIENT_ERRNOS = {
 }
 
 
+NOT_REACHABLE = "the database is not reachable"
+NO_ANSWER = "the database did not answer (the connection timed out or was lost)"
+MISSING = "the database does not exist: run `ums-find migrate`"
+NO_TABLE = "a table of the view is missing: run `ums-find migrate`"
+_REASONS = {errorcode.ER_BAD_DB_ERROR: MISSING, errorcode.ER_NO_SUCH_TABLE: NO_TABLE}
+
+
 class DatabaseUnavailable(Exception):
-    """The database cannot answer now; the same work may succeed later."""
+    """The database cannot answer now; the same work may succeed later.
+
+    `reason` says what is wrong in words fit for an operator and an HTTP client (no detail of the
+    server's); the message adds the connector's own text.
+    """
+
+    def __init__(self, message: str, reason: str = NOT_REACHABLE) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -55,14 +70,25 @@ class Tables:
                 raise ValueError(f"not a table name: {name!r}")
 
 
-def connect(settings: Settings, *, database: bool = True, autocommit: bool = True) -> Any:
-    """A new connection (C extension); raises DatabaseUnavailable when the server is away."""
+def connect(
+    settings: Settings, *, database: bool = True, autocommit: bool = True, io_timeout_s: int | None = None
+) -> Any:
+    """A new connection (C extension); raises DatabaseUnavailable when the server is away.
+
+    Every connection has connect, read and write timeouts, so a server that stops answering
+    (a network partition, a frozen host) fails a statement instead of pinning its thread;
+    `io_timeout_s` replaces the read and write timeouts of the settings, and bounds the connect
+    timeout too (the API's are short).
+    """
+    connect_s = min(settings.mysql.timeout_s, io_timeout_s or settings.mysql.timeout_s)
     options: dict[str, Any] = {
         "host": settings.mysql.host,
         "port": settings.mysql.port,
         "user": settings.mysql.user,
         "password": settings.mysql.password.reveal(),
-        "connection_timeout": max(1, round(settings.mysql.timeout_s)),
+        "connection_timeout": max(1, round(connect_s)),
+        "read_timeout": io_timeout_s or settings.mysql.read_timeout_s,
+        "write_timeout": io_timeout_s or settings.mysql.write_timeout_s,
         "autocommit": autocommit,
         "charset": "utf8mb4",
         "use_pure": False,
@@ -87,8 +113,20 @@ def translate_errors() -> Iterator[None]:
         yield
     except mysql.connector.Error as exc:
         if is_transient(exc):
-            raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+            reason = reason_of(exc)
+            raise DatabaseUnavailable(f"{reason} ({exc})", reason) from exc
         raise
+
+
+def reason_of(exc: BaseException) -> str:
+    """What a transient connector error means, in words."""
+    errno = getattr(exc, "errno", None)
+    if errno in _REASONS:
+        return _REASONS[errno]
+    # 2013: a read that timed out, a handshake that never came, or a connection killed.
+    if errno == errorcode.CR_SERVER_LOST:
+        return NO_ANSWER
+    return NOT_REACHABLE
 
 
 def close_quietly(conn: Any) -> None:

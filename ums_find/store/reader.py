@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
+import mysql.connector
+
 from ums_find.settings import Settings
+from ums_find.store.breaker import Breaker
 from ums_find.store.connection import (
     DatabaseUnavailable,
     Tables,
@@ -14,6 +18,8 @@ from ums_find.store.connection import (
     connect,
     translate_errors,
 )
+
+REFUSED = "the database refused the query (see the log)"
 
 
 class UserRecord(NamedTuple):
@@ -33,7 +39,11 @@ class Counter(Protocol):
 
 
 class UserReader:
-    """Looks users up; each thread keeps its own connection and reconnects after a fault."""
+    """Looks users up; each thread keeps its own connection and reconnects after a fault.
+
+    Connections have the short `UMS_API_DB_TIMEOUT_S` read and write timeouts, and a breaker
+    lets one request at a time try the database while it fails, so an outage answers 503 fast.
+    """
 
     def __init__(self, settings: Settings, tables: Tables = Tables(), in_use: Counter | None = None) -> None:
         self._settings = settings
@@ -45,6 +55,7 @@ class UserReader:
         self._local = threading.local()
         self._in_use = in_use
         self._lock = threading.Lock()
+        self._breaker = Breaker()
         self.open_connections = 0
 
     def fetch(self, name: str) -> UserRecord | None:
@@ -64,7 +75,7 @@ class UserReader:
         if self._in_use is not None:
             self._in_use.inc()
         try:
-            return self._query_retrying(sql, params)
+            return self._breaker.call(lambda: self._query_retrying(sql, params))
         finally:
             if self._in_use is not None:
                 self._in_use.dec()
@@ -72,17 +83,28 @@ class UserReader:
     def _query_retrying(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         # A kept connection may have died since its last use (server restart, KILL):
         # one retry on a fresh connection tells a stale socket from an outage.
+        # A timed-out attempt is no stale socket: it is not tried again (the breaker takes over).
         for attempt in (1, 2):
+            started = time.monotonic()
             try:
-                with translate_errors():
-                    cursor = self._cursor()
-                    cursor.execute(sql, params)
-                    return list(cursor.fetchall())
+                return self._attempt(sql, params)
             except DatabaseUnavailable:
                 self._drop()
-                if attempt == 2:
+                timed_out = time.monotonic() - started >= 0.9 * self._settings.http.db_timeout_s
+                if attempt == 2 or timed_out:
                     raise
         raise AssertionError("unreachable")
+
+    def _attempt(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            with translate_errors():
+                cursor = self._cursor()
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+        except mysql.connector.Error as exc:
+            # Not transient (access denied, a privilege missing): still the database's fault, not
+            # the request's; the client gets a 503, the operator the connector's words in the log.
+            raise DatabaseUnavailable(f"{REFUSED}: {exc}", REFUSED) from exc
 
     def _cursor(self) -> Any:
         # One cursor per connection, kept: the connector's `cursor()` pings the server
@@ -90,7 +112,9 @@ class UserReader:
         # shows, as an error of `execute`, which the retry above handles.
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
-            self._local.conn = connect(self._settings, autocommit=True)
+            self._local.conn = connect(
+                self._settings, autocommit=True, io_timeout_s=self._settings.http.db_timeout_s
+            )
             with self._lock:
                 self.open_connections += 1
             cursor = self._local.cursor = self._local.conn.cursor()
