@@ -58,6 +58,7 @@ class FakeSource:
         self.commits: list[dict[int, int]] = []
         self.assigns: list[dict[int, int]] = []  # each assignment's requested offsets
         self.rebalances: list[tuple[str, list[int]]] = []
+        self.events: list[Message] = []  # error events, handed out first by the next consume
         self.refuse_seek = False
         self._callbacks: dict[str, Rebalance] = {}
 
@@ -76,7 +77,7 @@ class FakeSource:
 
     def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Message]:
         self._serve()
-        out: list[Message] = []
+        out, self.events = self.events[:num_messages], self.events[num_messages:]
         for part in sorted(self.fetch):
             while part not in self.paused and self.fetch[part] < self.high(part) and len(out) < num_messages:
                 offset = self.fetch[part]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from confluent_kafka import KafkaError, Message
 
 from consumers.backoff import RetryBudgetExceeded
+from consumers.batch import records
 from consumers.kafka import DeadLettersRefused, KafkaUnavailable
 from consumers.projector import CheckpointAhead, Projector
 from consumers.start import FAIL
@@ -173,3 +175,42 @@ def test_records_before_the_position_are_not_applied_again() -> None:
     writer.rows.clear()
     projector.apply(fetched)  # fetched again, as after a seek back
     assert set(writer.rows) == {"Someone0003"} and writer.checkpoints == {0: 4}
+
+
+def event(code: int, partition: int = 0, fatal: bool = False) -> Message:
+    return Message(topic=TOPIC, partition=partition, offset=-1, error=KafkaError(code, "event", fatal=fatal))
+
+
+def test_an_offset_reset_event_checks_the_checkpoint_again() -> None:
+    projector, source, writer, _ = loop({0: [user(0), user(1)]}, {0: 1})
+    source.rebalances.append(("assign", [0]))
+    source.consume(0, 0)
+    source.events.append(event(KafkaError._AUTO_OFFSET_RESET))
+    projector.step()  # the event, alone in the batch: the partition waits for its checkpoint
+    assert projector.pending == {0} and 0 in source.paused and writer.batches == []
+    projector.step()
+    assert source.seeks[-1] == (0, 1) and writer.checkpoints == {0: 2}
+
+
+def test_a_fatal_consume_error_stops_the_loop() -> None:
+    projector, source, writer, _ = loop({0: [user(0)]}, {0: 0})
+    source.rebalances.append(("assign", [0]))
+    source.consume(0, 0)
+    source.events.append(event(KafkaError._FATAL, fatal=True))
+    with pytest.raises(KafkaUnavailable):
+        projector.step()
+    assert writer.batches == []
+
+
+def test_records_keep_their_order_and_offer_each_event_first() -> None:
+    taken: list[int] = []
+
+    def take_eof(msg: Message, err: KafkaError) -> bool:
+        taken.append(int(msg.partition() or 0))
+        return bool(err.code() == KafkaError._PARTITION_EOF)
+
+    good = [Message(topic=TOPIC, partition=0, offset=i, value=user(i)) for i in range(2)]
+    batch = [good[0], event(KafkaError._PARTITION_EOF, 1), event(KafkaError._TRANSPORT, 2), good[1]]
+    assert records(batch, take_eof) == good and taken == [1, 2]
+    with pytest.raises(KafkaUnavailable):
+        records([good[0], event(KafkaError._FATAL, fatal=True)], take_eof)
