@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from confluent_kafka import KafkaError, Message
 
@@ -200,6 +202,16 @@ def test_a_fatal_consume_error_stops_the_loop() -> None:
     with pytest.raises(KafkaUnavailable):
         projector.step()
     assert writer.batches == []
+
+
+def test_the_end_of_a_partition_is_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    projector, source, writer, _ = loop({0: [user(0)]}, {0: 0})
+    source.rebalances.append(("assign", [0]))
+    source.consume(0, 0)
+    source.events.append(event(KafkaError._PARTITION_EOF))
+    with caplog.at_level(logging.DEBUG, logger="consumers"):
+        projector.step()
+    assert writer.checkpoints == {0: 1} and not [r for r in caplog.records if "consume error" in r.message]
 
 
 def test_records_keep_their_order_and_offer_each_event_first() -> None:
