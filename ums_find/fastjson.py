@@ -18,6 +18,7 @@ import msgspec
 from ums_find.numbers import CLAMP_DIGITS, fraction_literal
 
 _CLAMP = 10**CLAMP_DIGITS
+_CONTAINERS = (list, dict)
 
 
 class _Fields(msgspec.Struct):
@@ -39,10 +40,10 @@ def fields(value: bytes) -> dict[str, Any] | None:
         found = _DECODER.decode(value)
     except (UnicodeDecodeError, msgspec.MsgspecError, RecursionError):
         return None
-    since = found.since
-    if type(since) is list:  # the exact decoder clamps the integers inside: let it
-        return None
-    return {"name": found.name, "phone": _clamped(found.phone), "since": _clamped(since)}
+    phone, since = found.phone, found.since
+    if type(phone) in _CONTAINERS or type(since) in _CONTAINERS:
+        return None  # the exact decoder clamps the integers inside: let it
+    return {"name": found.name, "phone": _clamped(phone), "since": _clamped(since)}
 
 
 def _clamped(value: Any) -> Any:
