@@ -37,6 +37,21 @@ from ums_find.settings_fields import (
 __all__ = ["Secret", "Settings", "SettingsError"]
 
 
+def host_list(raw: str) -> str:
+    """A check: empty, or comma-separated host:port items (normalised: no blanks)."""
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in items:
+        _endpoint(item)
+    return ",".join(items)
+
+
+def _endpoint(item: str) -> tuple[str, int]:
+    host, sep, port = item.rpartition(":")
+    if not sep or not HOST_PATTERN.fullmatch(host) or "%" in host:
+        raise ValueError(f"{item!r} is not host:port")
+    return host, PORT(port)
+
+
 @dataclass(frozen=True)
 class MySQLSettings:
     """Where the view lives and how long to wait for it."""
@@ -51,6 +66,15 @@ class MySQLSettings:
     # Whole seconds: the connector takes integers. Writers wait on locks (UMS_DB_LOCK_TIMEOUT_S).
     read_timeout_s: int = env("UMS_DB_READ_TIMEOUT_S", "30", integer(1, 3_600))
     write_timeout_s: int = env("UMS_DB_WRITE_TIMEOUT_S", "30", integer(1, 3_600))
+    # The API's read endpoints (replicas of this primary), "host:port,host:port"; empty: the primary.
+    read_hosts: str = env("UMS_MYSQL_READ_HOSTS", "", host_list)
+    # A replica whose checkpoints trail the primary's by more than this is skipped.
+    read_max_lag_s: float = env("UMS_MYSQL_READ_MAX_LAG_S", "5", number(0.1, 3_600.0))
+
+    @property
+    def read_endpoints(self) -> list[tuple[str, int]]:
+        """UMS_MYSQL_READ_HOSTS as (host, port) pairs, in their order."""
+        return [_endpoint(item) for item in self.read_hosts.split(",") if item]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from ums_find.http.web import (
 )
 from ums_find.settings import Settings
 from ums_find.store import UserReader
+from ums_find.store.replicas import ReplicaReader, api_reader
 
 log = logging.getLogger(__name__)
 bp = Blueprint("users", __name__)
@@ -40,7 +41,7 @@ class Lookups:
     """What the lookup route needs, built once per app."""
 
     settings: Settings
-    reader: UserReader
+    reader: UserReader | ReplicaReader
     watch: PositionWatch
     partitions: PartitionMap
     metrics: ApiMetrics
@@ -155,7 +156,7 @@ def openapi() -> Response:
 
 def create_app(
     settings: Settings | None = None,
-    user_reader: UserReader | None = None,
+    user_reader: UserReader | ReplicaReader | None = None,
     partitions: PartitionMap | None = None,
 ) -> Flask:
     """Build the API; tests may bring their own reader and partition map."""
@@ -165,7 +166,7 @@ def create_app(
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
     metrics = ApiMetrics()
-    reader = user_reader or UserReader(settings, in_use=metrics.db_in_use)
+    reader = user_reader or api_reader(settings, in_use=metrics.db_in_use)
     watch = PositionWatch(reader.positions, settings.http.positions_refresh_s, settings.http.after_poll_s)
     if partitions is None:
         partitions = PartitionMap(kafka_partition_count(settings), settings.http.partitions_refresh_s).start()
@@ -180,7 +181,7 @@ def create_app(
 
 
 def _live_gauges(
-    settings: Settings, reader: UserReader, watch: PositionWatch
+    settings: Settings, reader: UserReader | ReplicaReader, watch: PositionWatch
 ) -> dict[str, tuple[str, Callable[[], float]]]:
     return {
         "ums_find_db_connections_open": (

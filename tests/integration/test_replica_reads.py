@@ -1,0 +1,116 @@
+"""The API's reader on the real primary/replica pair: replica reads, lag bound, fallback, swap."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.replica import ReplicaPair, connect
+from ums_find.settings import Settings
+from ums_find.store import migrate
+from ums_find.store.replicas import ReplicaReader
+
+
+@pytest.fixture
+def settings(replica_pair: ReplicaPair) -> Iterator[Settings]:
+    """A fresh view on the primary, read through its replica."""
+    database = f"ums_test_{uuid.uuid4().hex[:10]}"
+    primary = replica_pair.primary.override(mysql_database=database)
+    migrate(primary)
+    replica = replica_pair.replica.mysql
+    yield primary.override(mysql_read_hosts=f"{replica.host}:{replica.port}", mysql_read_max_lag_s=60)
+    with connect(replica_pair.primary) as conn:
+        conn.cursor().execute(f"DROP DATABASE {database}")
+
+
+def write(settings: Settings, name: str, offset: int, table: str = "ums_users") -> None:
+    """A row and its checkpoint in one transaction, as the consumer writes them."""
+    with connect(settings) as conn:
+        cursor = conn.cursor()
+        db = settings.mysql.database
+        cursor.execute("START TRANSACTION")
+        cursor.execute(f"INSERT INTO {db}.{table} VALUES (%s, 1, NOW(6))", (name,))
+        cursor.execute(
+            f"REPLACE INTO {db}.ums_checkpoints (consumer, topic, part, next_offset) VALUES (%s, %s, 0, %s)",
+            (settings.consumer.name, settings.kafka.topic, offset),
+        )
+        cursor.execute("COMMIT")
+
+
+def test_reads_come_from_a_caught_up_replica(replica_pair: ReplicaPair, settings: Settings) -> None:
+    write(settings, "alice", 1)
+    assert replica_pair.wait_caught_up()
+    reader = ReplicaReader(settings)
+    assert reader.positions() == {0: 1}
+    assert reader.serving == "replica 0"
+    assert reader.fetch("alice") is not None
+
+
+def test_a_paused_replica_past_the_bound_falls_back_to_the_primary(
+    replica_pair: ReplicaPair, settings: Settings
+) -> None:
+    write(settings, "alice", 1)
+    assert replica_pair.wait_caught_up()
+    reader = ReplicaReader(settings.override(mysql_read_max_lag_s=0.1))
+    reader.positions()
+    replica_pair.pause()
+    try:
+        write(settings, "bob", 2)
+        assert not replica_pair.wait_caught_up(timeout_s=1)  # at least a second behind now
+        # Read-your-writes: the position answered is the primary's, and so is the row.
+        assert reader.positions() == {0: 2}
+        assert reader.serving == "primary"
+        assert reader.fetch("bob") is not None
+    finally:
+        replica_pair.resume()
+    assert replica_pair.wait_caught_up()
+    assert reader.positions() == {0: 2}
+    assert reader.serving == "replica 0"
+
+
+def test_positions_never_go_back_when_moving_to_a_lagging_replica(
+    replica_pair: ReplicaPair, settings: Settings
+) -> None:
+    write(settings, "alice", 1)
+    assert replica_pair.wait_caught_up()
+    replica_pair.pause()
+    try:
+        write(settings, "bob", 2)
+        reader = ReplicaReader(settings.override(mysql_read_max_lag_s=0.1))
+        assert reader.positions() == {0: 2}  # nothing covered yet: the primary
+        reader = ReplicaReader(settings)  # a generous bound: the replica is usable ...
+        reader._last = {0: 2}  # ... but behind what this process last answered
+        assert reader.positions() == {0: 2}
+        assert reader.serving == "primary"
+    finally:
+        replica_pair.resume()
+
+
+def test_the_replay_swap_on_a_replica_shows_old_or_new_never_an_error(
+    replica_pair: ReplicaPair, settings: Settings
+) -> None:
+    write(settings, "alice", 1)
+    db = settings.mysql.database
+    with connect(settings) as conn:
+        cursor = conn.cursor()
+        cursor.execute(f"CREATE TABLE {db}.ums_users_new LIKE {db}.ums_users")
+        cursor.execute(f"INSERT INTO {db}.ums_users_new VALUES ('carol', 2, NOW(6))")
+    assert replica_pair.wait_caught_up()
+    reader = ReplicaReader(settings)
+    reader.positions()
+    assert reader.serving == "replica 0"
+    seen = set()
+    with connect(settings) as conn:
+        for _ in range(3):
+            swap = f"RENAME TABLE {db}.ums_users TO {db}.ums_users_old, {db}.ums_users_new TO {db}.ums_users"
+            conn.cursor().execute(swap)
+            for _ in range(50):
+                # Each lookup sees one view or the other; a missing table would raise here.
+                seen.add(reader.fetch("alice") is not None)
+            back = f"RENAME TABLE {db}.ums_users TO {db}.ums_users_new, {db}.ums_users_old TO {db}.ums_users"
+            conn.cursor().execute(back)
+    assert reader.serving == "replica 0"  # no fetch failed over to the primary
+    assert replica_pair.wait_caught_up()
+    assert reader.fetch("alice") is not None and reader.fetch("carol") is None
