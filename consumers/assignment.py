@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
-
 from consumers.metrics import ConsumerMetrics
 from consumers.start import RESET, CheckpointAhead, Start, start_at
+from ums_find.kafka import Consumer, KafkaException, TopicPartition
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +27,8 @@ class Assignment:
         self.check_partition_count()
         result = []
         for part, checkpoint in sorted(stored.items()):
+            # Exported at 0 from the start: increase() sees the first event only after a 0 sample.
+            self._metrics.checkpoint_ahead.labels(str(part))
             if checkpoint is None:  # the beginning, whatever the watermarks say
                 result.append(start_at(part, None, 0, 0))
                 continue

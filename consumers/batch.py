@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from confluent_kafka import Message
-
 from consumers.kafka import record_timestamp
 from ums_find.events import Event, Poison, UserAdded, parse
+from ums_find.kafka import Message
 from ums_find.store import Change, Position
 
 Parser = Callable[[bytes | None, bytes | None, int], Event | Poison]

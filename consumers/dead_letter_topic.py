@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from confluent_kafka import KafkaError, KafkaException, TopicCollection
-from confluent_kafka.admin import AclOperation, AdminClient, ConfigResource, ResourceType
-
 from consumers.kafka import DeadLettersRefused, KafkaUnavailable
-from ums_find.settings import Settings
+from ums_find import kafka
+from ums_find.kafka import AclOperation, AdminClient, KafkaError, KafkaException, TopicCollection
+from ums_find.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,34 +50,30 @@ def producer_limit(topic_max_bytes: int) -> int:
 
 def max_message_bytes(admin: AdminClient, topics: list[str], timeout_s: float) -> dict[str, int]:
     """Each topic's effective max.message.bytes (its override, else the broker's default)."""
-    resources = [ConfigResource(ResourceType.TOPIC, t) for t in topics]
-    found = {}
-    for resource, future in admin.describe_configs(resources, request_timeout=timeout_s).items():
-        entries = future.result(timeout=timeout_s)
-        found[resource.name] = int(entries["max.message.bytes"].value)
-    return found
+    configs = kafka.topic_configs(admin, topics, timeout_s)
+    return {topic: int(config["max.message.bytes"]) for topic, config in configs.items()}
 
 
-def topic_producer_limit(settings: Settings, topic: str, timeout_s: float = 10.0) -> int:
+def topic_producer_limit(settings: KafkaSettings, topic: str, timeout_s: float = 10.0) -> int:
     """A producer's message.max.bytes for copying any record `topic` takes (redrive, dead letters)."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap})
+    admin = kafka.admin(settings)
     try:
         return producer_limit(max_message_bytes(admin, [topic], timeout_s)[topic])
     except (KafkaException, TimeoutError) as exc:
         raise KafkaUnavailable(f"cannot read the record size limit of {topic}: {exc}") from exc
 
 
-def check_dead_letter_topic(settings: Settings, timeout_s: float = 10.0) -> int:
+def check_dead_letter_topic(settings: KafkaSettings, timeout_s: float = 10.0) -> int:
     """The dead-letter topic's max.message.bytes, once it is known to exist and be writable.
 
     Raises DeadLettersRefused when it is missing or may not be written (retrying will not
     help), KafkaUnavailable when the broker does not answer.
     """
-    dlq = settings.kafka.dlq_topic
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap})
+    dlq = settings.dlq_topic
+    admin = kafka.admin(settings)
     try:
         _check_writable(admin, dlq, timeout_s)
-        limits = max_message_bytes(admin, [dlq, settings.kafka.topic], timeout_s)
+        limits = max_message_bytes(admin, [dlq, settings.topic], timeout_s)
     except KafkaException as exc:
         err = exc.args[0]
         if isinstance(err, KafkaError) and err.code() in _MISSING:
@@ -88,14 +83,14 @@ def check_dead_letter_topic(settings: Settings, timeout_s: float = 10.0) -> int:
         raise KafkaUnavailable(f"cannot check the dead-letter topic {dlq}: {exc}") from exc
     except TimeoutError:
         raise KafkaUnavailable(f"cannot check the dead-letter topic {dlq}: no answer") from None
-    main = limits.get(settings.kafka.topic, BROKER_DEFAULT_MAX_BYTES)
+    main = limits.get(settings.topic, BROKER_DEFAULT_MAX_BYTES)
     if limits[dlq] < dead_letter_max_bytes(main):
         log.warning(
             "the dead-letter topic %s takes records up to %d bytes, %s takes %d: a poison record near "
             "that size cannot be dead-lettered and stops the consumer; set max.message.bytes=%d on %s",
             dlq,
             limits[dlq],
-            settings.kafka.topic,
+            settings.topic,
             main,
             dead_letter_max_bytes(main),
             dlq,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-
 from consumers.kafka import KafkaUnavailable, record_timestamp
-from consumers.status import watermarks
-from ums_find.settings import Settings
+from ums_find import kafka
+from ums_find.kafka import Message, Outgoing, Producer, TopicPartition
+from ums_find.settings import KafkaSettings
 
 Header = tuple[str, str | bytes | None]
 
@@ -50,22 +49,14 @@ def _letter(msg: Message) -> DeadLetter:
     )
 
 
-def read_dead_letters(settings: Settings, timeout_s: float = 30.0) -> list[DeadLetter]:
+def read_dead_letters(settings: KafkaSettings, timeout_s: float = 30.0) -> list[DeadLetter]:
     """Every dead letter now on the topic, in partition and offset order."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap,
-            "group.id": "ums-find-dlq",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = kafka.consumer(settings, "ums-find-dlq")
     try:
         marks = {
-            p: m for p, m in watermarks(consumer, settings.kafka.dlq_topic, timeout_s).items() if m[1] > m[0]
+            p: m for p, m in kafka.watermarks(consumer, settings.dlq_topic, timeout_s).items() if m[1] > m[0]
         }
-        consumer.assign(
-            [TopicPartition(settings.kafka.dlq_topic, p, low) for p, (low, _high) in marks.items()]
-        )
+        consumer.assign([TopicPartition(settings.dlq_topic, p, low) for p, (low, _high) in marks.items()])
         found: list[DeadLetter] = []
         left = {p: high for p, (_low, high) in marks.items()}
         deadline = time.monotonic() + timeout_s
@@ -85,29 +76,22 @@ def read_dead_letters(settings: Settings, timeout_s: float = 30.0) -> list[DeadL
 
 def redrive(producer: Producer, topic: str, letters: list[DeadLetter], timeout_s: float = 30.0) -> int:
     """Re-publish each chosen original once (key, value, headers and timestamp); how many the broker took."""
-    errors: list[str] = []
     unique = {d.original: d for d in letters}  # a crash may have dead-lettered one twice
-
-    def delivered(err: KafkaError | None, _msg: Message) -> None:
-        if err is not None:
-            errors.append(str(err))
-
-    for letter in unique.values():
-        # Back to the partition it came from: the records of its name are there, in order.
-        part = letter.original.split(":", 1)[0]
-        try:
-            producer.produce(
-                topic,
-                partition=int(part) if part.isdigit() else -1,
-                key=letter.key,
-                value=letter.value,
-                headers=letter.original_headers(),
-                timestamp=letter.timestamp_ms,
-                on_delivery=delivered,
-            )
-        except KafkaException as exc:  # refused before sending (too large for the topic)
-            errors.append(f"{letter.original}: {exc}")
-    left = producer.flush(timeout_s)
-    if left or errors:
-        raise KafkaUnavailable(f"redrive incomplete: {left} pending, errors {errors[:3]}")
+    delivery = kafka.deliver_all(producer, [_original(topic, d) for d in unique.values()], timeout_s)
+    if not delivery.complete:
+        left = delivery.outstanding + delivery.unqueued
+        raise KafkaUnavailable(f"redrive incomplete: {left} pending, errors {delivery.errors()}")
     return len(unique)
+
+
+def _original(topic: str, letter: DeadLetter) -> Outgoing:
+    # Back to the partition it came from: the records of its name are there, in order.
+    part = letter.original.split(":", 1)[0]
+    return Outgoing(
+        topic,
+        letter.key,
+        letter.value,
+        headers=letter.original_headers(),
+        partition=int(part) if part.isdigit() else -1,
+        timestamp=letter.timestamp_ms,
+    )

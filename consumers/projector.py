@@ -8,8 +8,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
-
 from consumers.assignment import Assignment
 from consumers.backoff import Backoff, RetryBudgetExceeded
 from consumers.batch import Parser, Plan, plan
@@ -17,6 +15,7 @@ from consumers.kafka import DeadLetters, KafkaUnavailable, log_deduplicated
 from consumers.metrics import ConsumerMetrics
 from consumers.start import RESET, CheckpointAhead, Start
 from ums_find.events import parse
+from ums_find.kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 from ums_find.store import DatabaseUnavailable, ProjectionStore, StalePosition
 
 __all__ = ["CheckpointAhead", "Projector", "RetryBudgetExceeded"]

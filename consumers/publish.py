@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Callable
 from datetime import UTC, datetime
-
-from confluent_kafka import KafkaError, Message, Producer
 
 from consumers.kafka import KafkaUnavailable
 from ums_find.domain import PHONE_MAX, PHONE_MIN, Name, PhoneNumber, User
 from ums_find.events import encode
+from ums_find.kafka import Message, Outgoing, Producer, deliver_all
 
 
 def token(msg: Message) -> str:
@@ -21,17 +19,16 @@ def token(msg: Message) -> str:
 
 def publish_user(producer: Producer, topic: str, user: User, timeout_s: float = 30.0) -> str:
     """Write one user and return its position token once the broker has it."""
-    result: list[Message] = []
-    errors: list[KafkaError] = []
+    delivery = deliver_all(producer, [_record(topic, user)], timeout_s)
+    if not delivery.complete or not delivery.written:
+        raise KafkaUnavailable(
+            f"record not written: {delivery.errors(1)[0] if delivery.failed else 'timed out'}"
+        )
+    return token(delivery.written[0])
 
-    def delivered(err: KafkaError | None, msg: Message) -> None:
-        (errors.append(err) if err is not None else result.append(msg))
 
-    producer.produce(topic, key=user.name.value.encode("utf-8"), value=encode(user), on_delivery=delivered)
-    producer.flush(timeout_s)
-    if errors or not result:
-        raise KafkaUnavailable(f"record not written: {errors[0] if errors else 'timed out'}")
-    return token(result[0])
+def _record(topic: str, user: User) -> Outgoing:
+    return Outgoing(topic, user.name.value.encode("utf-8"), encode(user))
 
 
 def random_user(rng: random.Random) -> User:
@@ -46,26 +43,5 @@ def publish_random(
 ) -> int:
     """Write `count` random users; return how many the broker acknowledged."""
     rng = random.Random(seed)
-    acked: list[int] = [0]
-
-    def delivered(err: KafkaError | None, _msg: Message) -> None:
-        acked[0] += err is None
-
-    for _ in range(count):
-        user = random_user(rng)
-        _produce_waiting(producer, topic, user.name.value.encode("utf-8"), encode(user), delivered)
-    producer.flush(timeout_s)
-    return acked[0]
-
-
-def _produce_waiting(
-    producer: Producer, topic: str, key: bytes, value: bytes, cb: Callable[[KafkaError | None, Message], None]
-) -> None:
-    while True:
-        try:
-            producer.produce(topic, key=key, value=value, on_delivery=cb)
-            producer.poll(0)
-            return
-        except BufferError:
-            # The local queue is full: let deliveries drain before adding more.
-            producer.poll(0.1)
+    records = (_record(topic, random_user(rng)) for _ in range(count))
+    return len(deliver_all(producer, records, timeout_s).written)

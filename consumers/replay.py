@@ -45,7 +45,7 @@ class Replay:
             raise ReplayRefused("another replay of this database is running")
         try:
             migrate(self._settings)
-            extent = topic_extent(self._settings)
+            extent = topic_extent(self._settings.kafka)
             check_complete(extent, self._options.force)
             if not self._options.verify:
                 self.store.drop(self.store.old)  # the previous replay's, kept until now

@@ -11,20 +11,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Producer
-
 from consumers import health
 from consumers.backoff import Backoff
 from consumers.dead_letter_topic import check_dead_letter_topic, producer_limit
-from consumers.kafka import (
-    DeadLetters,
-    DeadLettersRefused,
-    KafkaUnavailable,
-    consumer_config,
-    producer_config,
-)
+from consumers.kafka import DeadLetters, DeadLettersRefused, KafkaUnavailable
 from consumers.metrics import ConsumerMetrics
 from consumers.projector import CheckpointAhead, Projector, RetryBudgetExceeded
+from ums_find import kafka
+from ums_find.kafka import Consumer, Producer
 from ums_find.settings import Settings
 from ums_find.store import ProjectionStore
 
@@ -48,12 +42,12 @@ def build_projector(
         "auto.offset.reset": "error",
         "topic.metadata.refresh.interval.ms": round(settings.http.partitions_refresh_s * 1000),
     }
-    consumer = Consumer(consumer_config(settings, settings.kafka.group_id, **overrides))
+    consumer = kafka.consumer(settings.kafka, settings.kafka.group_id, **overrides)
     # Never auto-create the dead-letter topic: a broker's defaults would refuse large records.
     limits = (
         {} if dead_letter_max_bytes is None else {"message.max.bytes": producer_limit(dead_letter_max_bytes)}
     )
-    producer = Producer(producer_config(settings, **{"allow.auto.create.topics": False}, **limits))
+    producer = kafka.producer(settings.kafka, **{"allow.auto.create.topics": False}, **limits)
     store = ProjectionStore(settings, settings.consumer.name, settings.kafka.topic)
     projector = Projector(
         consumer,
@@ -149,7 +143,7 @@ def wait_for_dead_letter_topic(settings: Settings, stop: threading.Event) -> int
     backoff = Backoff(settings.consumer.retry_max_s, cap_s=5.0)
     while not stop.is_set():
         try:
-            limit = check_dead_letter_topic(settings)
+            limit = check_dead_letter_topic(settings.kafka)
         except KafkaUnavailable as exc:
             stop.wait(backoff.next_delay(str(exc)))
             continue

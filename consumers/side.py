@@ -6,13 +6,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
-
-from consumers.kafka import DeadLetters, KafkaUnavailable, consumer_config
+from consumers.kafka import DeadLetters, KafkaUnavailable
 from consumers.pipeline import PipelinedStore
 from consumers.projector import Projector
-from ums_find.settings import Settings
+from ums_find import kafka
+from ums_find.kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
+from ums_find.settings import KafkaSettings, Settings
 from ums_find.store import Tables
 
 log = logging.getLogger(__name__)
@@ -45,30 +44,18 @@ class Extent:
         return [p for p, low in sorted(self.starts.items()) if low > 0]
 
 
-def topic_extent(settings: Settings, timeout_s: float = 10.0) -> Extent:
+def topic_extent(settings: KafkaSettings, timeout_s: float = 10.0) -> Extent:
     """Look the topic up; KafkaUnavailable if it is missing or the broker does not answer."""
-    consumer = Consumer(consumer_config(settings, f"{settings.kafka.group_id}.replay"))
+    consumer = kafka.consumer(settings, f"{settings.group_id}.replay")
     try:
-        return _extent(settings, consumer, timeout_s)
-    except KafkaException as exc:
-        raise KafkaUnavailable(f"topic {settings.kafka.topic}: {exc}") from exc
+        marks = kafka.watermarks(consumer, settings.topic, timeout_s)
+        config = kafka.topic_configs(kafka.admin(settings), [settings.topic], timeout_s)[settings.topic]
+    except (KafkaException, LookupError, TimeoutError) as exc:
+        raise KafkaUnavailable(f"topic {settings.topic}: {exc}") from exc
     finally:
         consumer.close()
-
-
-def _extent(settings: Settings, consumer: Consumer, timeout_s: float) -> Extent:
-    topic = consumer.list_topics(settings.kafka.topic, timeout=timeout_s).topics.get(settings.kafka.topic)
-    if topic is None or topic.error is not None or not topic.partitions:
-        raise KafkaUnavailable(f"topic {settings.kafka.topic}: {topic.error if topic else 'not found'}")
-    marks = {
-        p: consumer.get_watermark_offsets(TopicPartition(settings.kafka.topic, p), timeout=timeout_s)
-        for p in sorted(topic.partitions)
-    }
-    resource = ConfigResource(ResourceType.TOPIC, settings.kafka.topic)
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap})
-    config = admin.describe_configs([resource])[resource].result(timeout=timeout_s)
-    policy = str(config["cleanup.policy"].value)
-    return Extent({p: int(m[0]) for p, m in marks.items()}, {p: int(m[1]) for p, m in marks.items()}, policy)
+    starts, ends = {p: m[0] for p, m in marks.items()}, {p: m[1] for p, m in marks.items()}
+    return Extent(starts, ends, config["cleanup.policy"])
 
 
 class SideReader:
@@ -76,7 +63,7 @@ class SideReader:
 
     def __init__(self, settings: Settings, tables: Tables, partitions: Sequence[int]) -> None:
         overrides = {"enable.partition.eof": True, "queued.max.messages.kbytes": 65536}
-        self.consumer = Consumer(consumer_config(settings, f"{settings.kafka.group_id}.replay", **overrides))
+        self.consumer = kafka.consumer(settings.kafka, f"{settings.kafka.group_id}.replay", **overrides)
         # The live consumer's name: the swap then hands these checkpoints over as they are.
         self.store = PipelinedStore(settings, settings.consumer.name, settings.kafka.topic, tables)
         self.poison = PoisonCounter()
@@ -110,12 +97,10 @@ class SideReader:
     def highs(self) -> dict[int, int]:
         """Each partition's high watermark, from the broker (KafkaUnavailable if it does not answer)."""
         try:
-            return {
-                p: int(self.consumer.get_watermark_offsets(TopicPartition(self._topic, p), 5.0, False)[1])
-                for p in self.partitions
-            }
+            marks = kafka.watermarks(self.consumer, self._topic, 5.0, self.partitions)
         except KafkaException as exc:
             raise KafkaUnavailable(f"watermarks of {self._topic}: {exc}") from exc
+        return {p: high for p, (_low, high) in marks.items()}
 
     def rewind(self) -> None:
         """Go back to the applied positions, to fetch again what `turn` left out."""

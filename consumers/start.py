@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING
+from ums_find.kafka import OFFSET_BEGINNING
 
 RESET = "reset"  # a checkpoint beyond the partition's end: read the partition from its beginning again
 FAIL = "fail"  # ... or stop, for an operator to decide

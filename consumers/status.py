@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
-
+from ums_find import kafka
 from ums_find.settings import Settings
 from ums_find.store import ProjectionStore
 
@@ -61,23 +60,12 @@ class Status:
         return {**asdict(self), "lag": self.lag, "checkpoints_ahead": self.ahead}
 
 
-def watermarks(consumer: Consumer, topic: str, timeout_s: float) -> dict[int, tuple[int, int]]:
-    """(low, high) of every partition of `topic`, from the broker."""
-    meta = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
-    if meta.error is not None:
-        raise LookupError(f"topic {topic}: {meta.error}")
-    return {
-        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s, cached=False)
-        for p in sorted(meta.partitions)
-    }
-
-
 def gather(settings: Settings, timeout_s: float = 10.0) -> Status:
     """Ask the broker and the database; raises KafkaException, LookupError or DatabaseUnavailable."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": "ums-find-status"})
+    consumer = kafka.consumer(settings.kafka, "ums-find-status")
     try:
-        marks = watermarks(consumer, settings.kafka.topic, timeout_s)
-        dlq = watermarks(consumer, settings.kafka.dlq_topic, timeout_s)
+        marks = kafka.watermarks(consumer, settings.kafka.topic, timeout_s)
+        dlq = kafka.watermarks(consumer, settings.kafka.dlq_topic, timeout_s)
     finally:
         consumer.close()
     store = ProjectionStore(settings, settings.consumer.name, settings.kafka.topic)

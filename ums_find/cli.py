@@ -60,15 +60,15 @@ def migrate() -> None:
 @main.command()
 def consume() -> None:
     """Keep the view current from the topic until SIGTERM or SIGINT."""
-    from consumers.kafka import KafkaUnavailable
     from consumers.run import exit_after_signal, run_projection
     from consumers.topics import ensure_topics
+    from ums_find.kafka import KafkaUnavailable
 
     settings = load_settings()
     stop = stop_on_signals()
     exit_after_signal(stop, settings.shutdown_s)
     try:
-        ensure_topics(settings)
+        ensure_topics(settings.kafka)
     except KafkaUnavailable as exc:
         # The consumer waits for the broker by itself; the topics can be made later.
         logging.getLogger(__name__).warning("%s", exc)
@@ -103,18 +103,16 @@ def publish(
     name: str | None, phone: str | None, since: str | None, count: int | None, seed: int | None
 ) -> None:
     """Publish users as AddService would; print the position token of a single one."""
-    from confluent_kafka import Producer
-
-    from consumers.kafka import KafkaUnavailable, producer_config
     from consumers.publish import publish_random, publish_user
     from consumers.topics import ensure_topics
+    from ums_find import kafka
 
     if count is None and (name is None or phone is None):
         raise click.UsageError("give --name and --phone, or --random COUNT")
     settings = load_settings()
-    producer = Producer(producer_config(settings))
+    producer = kafka.producer(settings.kafka)
     try:
-        ensure_topics(settings)
+        ensure_topics(settings.kafka)
         if count is not None:
             acked = publish_random(producer, settings.kafka.topic, count, seed)
             click.echo(f"published {acked} of {count} random users to {settings.kafka.topic}")
@@ -122,7 +120,7 @@ def publish(
                 sys.exit(1)
         else:
             click.echo(publish_user(producer, settings.kafka.topic, _user(name or "", phone or "", since)))
-    except KafkaUnavailable as exc:
+    except kafka.KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -147,9 +145,8 @@ def status(as_json: bool) -> None:
     """Per partition the checkpoint, the high watermark and the lag; the DLQ depth; the row count."""
     import json
 
-    from confluent_kafka import KafkaException
-
     from consumers.status import gather, render
+    from ums_find.kafka import KafkaException
     from ums_find.store import DatabaseUnavailable
 
     try:
@@ -186,11 +183,9 @@ def dlq_show(as_json: bool) -> None:
 @click.option("--all", "everything", is_flag=True, help="Every dead letter.")
 def dlq_redrive(originals: tuple[str, ...], everything: bool) -> None:
     """Re-publish dead letters, chosen by their original position, to the main topic."""
-    from confluent_kafka import Producer
-
     from consumers.dead_letter_topic import topic_producer_limit
     from consumers.dlq import read_dead_letters, redrive
-    from consumers.kafka import KafkaUnavailable, producer_config
+    from ums_find import kafka
 
     if not originals and not everything:
         raise click.UsageError("give --original P:O (repeatable) or --all")
@@ -202,21 +197,18 @@ def dlq_redrive(originals: tuple[str, ...], everything: bool) -> None:
     settings = load_settings()
     try:
         # As large as the topic takes: a dead letter may be as large as its record was.
-        limit = topic_producer_limit(settings, settings.kafka.topic)
-        count = redrive(
-            Producer(producer_config(settings, **{"message.max.bytes": limit})), settings.kafka.topic, chosen
-        )
-    except KafkaUnavailable as exc:
+        limit = topic_producer_limit(settings.kafka, settings.kafka.topic)
+        producer = kafka.producer(settings.kafka, **{"message.max.bytes": limit})
+        count = redrive(producer, settings.kafka.topic, chosen)
+    except kafka.KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"redrove {count} records to {settings.kafka.topic}")
 
 
 def _dead_letters(read: Any) -> list[Any]:
-    from confluent_kafka import KafkaException
-
-    from consumers.kafka import KafkaUnavailable
+    from ums_find.kafka import KafkaException, KafkaUnavailable
 
     try:
-        return list(read(load_settings()))
+        return list(read(load_settings().kafka))
     except (KafkaException, KafkaUnavailable, LookupError) as exc:
         raise click.ClickException(str(exc)) from None

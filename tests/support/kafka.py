@@ -23,7 +23,7 @@ def create_topics(
     from consumers.topics import wanted_topics
 
     policy = {"cleanup.policy": "compact"} if compact else {"retention.ms": "-1"}
-    _main, dlq = wanted_topics(settings)
+    _main, dlq = wanted_topics(settings.kafka)
     topics = [
         NewTopic(settings.kafka.topic, partitions, 1, config={**policy, **(main_config or {})}),
         NewTopic(settings.kafka.dlq_topic, partitions, 1, config=dlq.config),

@@ -169,7 +169,9 @@ def create_app(
     reader = user_reader or api_reader(settings, in_use=metrics.db_in_use)
     watch = PositionWatch(reader.positions, settings.http.positions_refresh_s, settings.http.after_poll_s)
     if partitions is None:
-        partitions = PartitionMap(kafka_partition_count(settings), settings.http.partitions_refresh_s).start()
+        partitions = PartitionMap(
+            kafka_partition_count(settings.kafka), settings.http.partitions_refresh_s
+        ).start()
     document = OpenApiDocument(resources.files("ums_find.http").joinpath("openapi.json").read_bytes())
     app.extensions["ums_lookups"] = Lookups(settings, reader, watch, partitions, metrics, document)
     metrics.watch(_live_gauges(settings, reader, watch))

@@ -5,28 +5,25 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from ums_find.http.partitioner import partition_for
-from ums_find.settings import Settings
+from ums_find.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 NUDGE_MIN_S = 1.0  # the least time between two reads that requests asked for
 
 
-def kafka_partition_count(settings: Settings) -> Callable[[], int | None]:
+def kafka_partition_count(settings: KafkaSettings) -> Callable[[], int | None]:
     """A reader of the topic's partition count from the broker's metadata (None when unknown)."""
-    from confluent_kafka.admin import AdminClient
+    from ums_find import kafka
 
-    config: dict[str, Any] = {"bootstrap.servers": settings.kafka.bootstrap, "logger": log}
-    client = AdminClient(config)
+    client = kafka.admin(settings, logger=log)
 
     def read() -> int | None:
-        # All topics: asking for one by name may auto-create it on brokers that allow that.
-        topic = client.list_topics(timeout=5).topics.get(settings.kafka.topic)
-        if topic is None or topic.error is not None or not topic.partitions:
+        try:
+            return len(kafka.partitions(client, settings.topic, 5.0))
+        except LookupError:
             return None
-        return len(topic.partitions)
 
     return read
 
