@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.replica import ReplicaPair, connect
 from ums_find.settings import Settings
-from ums_find.store import migrate
+from ums_find.store import Scope, migrate
 from ums_find.store.replicas import ReplicaReader
 
 
@@ -23,6 +23,11 @@ def settings(replica_pair: ReplicaPair) -> Iterator[Settings]:
     yield primary.override(mysql_read_hosts=f"{replica.host}:{replica.port}", mysql_read_max_lag_s=60)
     with connect(replica_pair.primary) as conn:
         conn.cursor().execute(f"DROP DATABASE {database}")
+
+
+def reader_of(settings: Settings) -> ReplicaReader:
+    """The API's reader of these settings."""
+    return ReplicaReader(settings.mysql, Scope(settings.consumer.name, settings.kafka.topic), 2)
 
 
 def write(settings: Settings, name: str, offset: int, table: str = "ums_users") -> None:
@@ -42,7 +47,7 @@ def write(settings: Settings, name: str, offset: int, table: str = "ums_users") 
 def test_reads_come_from_a_caught_up_replica(replica_pair: ReplicaPair, settings: Settings) -> None:
     write(settings, "alice", 1)
     assert replica_pair.wait_caught_up()
-    reader = ReplicaReader(settings)
+    reader = reader_of(settings)
     assert reader.positions() == {0: 1}
     assert reader.serving == "replica 0"
     assert reader.fetch("alice") is not None
@@ -53,7 +58,7 @@ def test_a_paused_replica_past_the_bound_falls_back_to_the_primary(
 ) -> None:
     write(settings, "alice", 1)
     assert replica_pair.wait_caught_up()
-    reader = ReplicaReader(settings.override(mysql_read_max_lag_s=0.1))
+    reader = reader_of(settings.override(mysql_read_max_lag_s=0.1))
     reader.positions()
     replica_pair.pause()
     try:
@@ -78,9 +83,9 @@ def test_positions_never_go_back_when_moving_to_a_lagging_replica(
     replica_pair.pause()
     try:
         write(settings, "bob", 2)
-        reader = ReplicaReader(settings.override(mysql_read_max_lag_s=0.1))
+        reader = reader_of(settings.override(mysql_read_max_lag_s=0.1))
         assert reader.positions() == {0: 2}  # nothing covered yet: the primary
-        reader = ReplicaReader(settings)  # a generous bound: the replica is usable ...
+        reader = reader_of(settings)  # a generous bound: the replica is usable ...
         reader._last = {0: 2}  # ... but behind what this process last answered
         assert reader.positions() == {0: 2}
         assert reader.serving == "primary"
@@ -98,7 +103,7 @@ def test_the_replay_swap_on_a_replica_shows_old_or_new_never_an_error(
         cursor.execute(f"CREATE TABLE {db}.ums_users_new LIKE {db}.ums_users")
         cursor.execute(f"INSERT INTO {db}.ums_users_new VALUES ('carol', 2, NOW(6))")
     assert replica_pair.wait_caught_up()
-    reader = ReplicaReader(settings)
+    reader = reader_of(settings)
     reader.positions()
     assert reader.serving == "replica 0"
     seen = set()

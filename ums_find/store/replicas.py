@@ -12,13 +12,15 @@ the positions a process answers with, and so those any client connection sees, n
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from ums_find.settings import Settings
+from ums_find.settings import MySQLSettings
+from ums_find.store.checkpoints import Scope
 from ums_find.store.connection import DatabaseUnavailable
 from ums_find.store.reader import Counter, UserReader, UserRecord
 
@@ -71,17 +73,19 @@ def choose(
 class ReplicaReader:
     """A UserReader's interface over the primary and its read replicas."""
 
-    def __init__(self, settings: Settings, in_use: Counter | None = None) -> None:
-        endpoints = settings.mysql.read_endpoints
-        self._primary = UserReader(settings, in_use=in_use)
+    def __init__(
+        self, mysql: MySQLSettings, scope: Scope, timeout_s: int, in_use: Counter | None = None
+    ) -> None:
+        endpoints = mysql.read_endpoints
+        self._primary = UserReader(mysql, scope, timeout_s, in_use=in_use)
         self._replicas = [
-            UserReader(settings.override(mysql_host=host, mysql_port=port), in_use=in_use)
+            UserReader(dataclasses.replace(mysql, host=host, port=port), scope, timeout_s, in_use=in_use)
             for host, port in endpoints
         ]
         # Spread processes over the replicas: each starts its preference list at a random one.
         start = random.randrange(len(endpoints)) if endpoints else 0
         self._order = [(start + i) % len(endpoints) for i in range(len(endpoints))]
-        self._max_lag_s = settings.mysql.read_max_lag_s
+        self._max_lag_s = mysql.read_max_lag_s
         self._clock = LagClock(self._max_lag_s)
         self._serving: UserReader = self._primary
         self._last: Positions = {}
@@ -133,8 +137,10 @@ class ReplicaReader:
         self._primary.ping()
 
 
-def api_reader(settings: Settings, in_use: Counter | None = None) -> UserReader | ReplicaReader:
+def api_reader(
+    mysql: MySQLSettings, scope: Scope, timeout_s: int, in_use: Counter | None = None
+) -> UserReader | ReplicaReader:
     """The API's reader: over the read replicas when UMS_MYSQL_READ_HOSTS names any."""
-    if settings.mysql.read_hosts:
-        return ReplicaReader(settings, in_use=in_use)
-    return UserReader(settings, in_use=in_use)
+    if mysql.read_hosts:
+        return ReplicaReader(mysql, scope, timeout_s, in_use=in_use)
+    return UserReader(mysql, scope, timeout_s, in_use=in_use)
