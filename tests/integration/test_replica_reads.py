@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.replica import ReplicaPair, connect
+from tests.support.replica import ReplicaPair, connect, read_host
 from ums_find.settings import Settings
 from ums_find.store import Scope, migrate
 from ums_find.store.replicas import ReplicaReader
@@ -49,7 +49,7 @@ def test_reads_come_from_a_caught_up_replica(replica_pair: ReplicaPair, settings
     assert replica_pair.wait_caught_up()
     reader = reader_of(settings)
     assert reader.positions() == {0: 1}
-    assert reader.serving == "replica 0"
+    assert reader.serving == read_host(replica_pair)
     assert reader.fetch("alice") is not None
 
 
@@ -72,25 +72,29 @@ def test_a_paused_replica_past_the_bound_falls_back_to_the_primary(
         replica_pair.resume()
     assert replica_pair.wait_caught_up()
     assert reader.positions() == {0: 2}
-    assert reader.serving == "replica 0"
+    assert reader.serving == read_host(replica_pair)
 
 
-def test_positions_never_go_back_when_moving_to_a_lagging_replica(
+def test_a_wait_moves_to_the_primary_and_positions_never_go_back_after_it(
     replica_pair: ReplicaPair, settings: Settings
 ) -> None:
     write(settings, "alice", 1)
     assert replica_pair.wait_caught_up()
+    reader = reader_of(settings)  # a generous bound: a paused replica stays usable ...
+    assert reader.positions() == {0: 1} and reader.serving == read_host(replica_pair)
     replica_pair.pause()
     try:
         write(settings, "bob", 2)
-        reader = reader_of(settings.override(mysql_read_max_lag_s=0.1))
-        assert reader.positions() == {0: 2}  # nothing covered yet: the primary
-        reader = reader_of(settings)  # a generous bound: the replica is usable ...
-        reader._last = {0: 2}  # ... but behind what this process last answered
-        assert reader.positions() == {0: 2}
-        assert reader.serving == "primary"
+        assert reader.positions() == {0: 1}  # ... within the bound
+        reader.wanted = lambda: {0: 2}  # a request waits for bob's record: only the primary has it
+        assert reader.positions() == {0: 2} and reader.serving == "primary"
+        reader.wanted = dict
+        # The replica, still within the bound, is behind what this process answered with.
+        assert reader.positions() == {0: 2} and reader.serving == "primary"
     finally:
         replica_pair.resume()
+    assert replica_pair.wait_caught_up()
+    assert reader.positions() == {0: 2} and reader.serving == read_host(replica_pair)
 
 
 def test_the_replay_swap_on_a_replica_shows_old_or_new_never_an_error(
@@ -105,7 +109,7 @@ def test_the_replay_swap_on_a_replica_shows_old_or_new_never_an_error(
     assert replica_pair.wait_caught_up()
     reader = reader_of(settings)
     reader.positions()
-    assert reader.serving == "replica 0"
+    assert reader.serving == read_host(replica_pair)
     seen = set()
     with connect(settings) as conn:
         for _ in range(3):
@@ -116,6 +120,6 @@ def test_the_replay_swap_on_a_replica_shows_old_or_new_never_an_error(
                 seen.add(reader.fetch("alice") is not None)
             back = f"RENAME TABLE {db}.ums_users TO {db}.ums_users_new, {db}.ums_users_old TO {db}.ums_users"
             conn.cursor().execute(back)
-    assert reader.serving == "replica 0"  # no fetch failed over to the primary
+    assert reader.serving == read_host(replica_pair)  # no fetch failed over to the primary
     assert replica_pair.wait_caught_up()
     assert reader.fetch("alice") is not None and reader.fetch("carol") is None

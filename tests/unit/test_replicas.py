@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ums_find.settings import Settings, SettingsError
-from ums_find.store.replicas import LagClock, choose, covers
+from ums_find.store.replica_choice import LagClock, choose, covers, highest
 
 
 class FakeTime:
@@ -30,8 +30,8 @@ def test_lag_is_the_age_of_the_newest_primary_positions_covered() -> None:
     time.now += 3
     clock.primary({0: 20})
     time.now += 1
-    assert clock.lag_s({0: 20}) == 0 + 1
-    assert clock.lag_s({0: 15}) == 4
+    assert clock.lag_s({0: 20}) == 0  # caught up with the latest
+    assert clock.lag_s({0: 15}) == 4  # the primary was last seen at 10 four seconds ago
     assert clock.lag_s({0: 9}) == float("inf")
 
 
@@ -43,6 +43,27 @@ def test_a_quiet_topic_means_no_lag() -> None:
         time.now += 1
     clock.primary({0: 7})
     assert clock.lag_s({0: 7}) == 0
+
+
+def test_a_replica_stuck_while_the_primary_stays_still_ages() -> None:
+    time = FakeTime()
+    clock = LagClock(window_s=5, now=time)
+    clock.primary({0: 10})
+    time.now += 1
+    clock.primary({0: 11})
+    for _ in range(3):
+        time.now += 1
+        clock.primary({0: 11})  # the same positions again: one entry, seen later
+    assert clock.lag_s({0: 10}) == 4
+    time.now += 20
+    clock.primary({0: 11})
+    assert clock.lag_s({0: 10}) == 24
+    assert clock.lag_s({0: 11}) == 0
+
+
+def test_highest_is_what_covers_them_all() -> None:
+    assert highest({0: 3, 1: 9}, {0: 5}, {}) == {0: 5, 1: 9}
+    assert covers({0: 5, 1: 9}, highest({0: 3, 1: 9}, {0: 5}))
 
 
 def test_choose_skips_failed_lagging_and_behind_replicas() -> None:

@@ -171,8 +171,11 @@ def create_app(
         Scope(settings.consumer.name, settings.kafka.topic),
         settings.http.db_timeout_s,
         in_use=metrics.db_in_use,
+        on_read=metrics.read_by,
     )
     watch = PositionWatch(reader.positions, settings.http.positions_refresh_s, settings.http.after_poll_s)
+    if isinstance(reader, ReplicaReader):
+        reader.wanted = watch.wanted  # `?after=` waits move the process to a server that has them
     if partitions is None:
         partitions = PartitionMap(
             kafka_partition_count(settings.kafka), settings.http.partitions_refresh_s
