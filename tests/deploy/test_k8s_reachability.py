@@ -13,7 +13,7 @@ from ums_find.settings import Settings
 
 # What each subcommand connects to: `serve` reads MySQL and asks Kafka for the topic's
 # partition count (the position tokens); `consume` and `replay` read Kafka and write MySQL;
-# `migrate` talks to MySQL alone.
+# `migrate` talks to MySQL alone. The API's read replicas (UMS_MYSQL_READ_HOSTS) count as MySQL.
 CONNECTS = {
     "serve": {"mysql", "kafka"},
     "consume": {"mysql", "kafka"},
@@ -26,7 +26,9 @@ WORKLOADS += (("replay", "Job", "ums-find-replay"),)
 
 def targets(settings: Settings, needs: set[str]) -> set[tuple[str, int]]:
     """The host:port pairs a process with these needs opens."""
-    found = {(settings.mysql.host, settings.mysql.port)} if "mysql" in needs else set()
+    found = set()
+    if "mysql" in needs:
+        found = {(settings.mysql.host, settings.mysql.port), *settings.mysql.read_endpoints}
     if "kafka" in needs:
         for server in settings.kafka.bootstrap.split(","):
             host, _, port = server.strip().rpartition(":")
@@ -92,6 +94,15 @@ def test_a_policy_without_kafka_cuts_the_api_off() -> None:
     policy["spec"]["egress"] = [r for r in policy["spec"]["egress"] if r["ports"][0]["port"] != 9092]
     api = find(docs, "Deployment", "ums-find-service")
     assert unreachable(docs, api) == ["api -> kafka:9092"]
+
+
+def test_read_replicas_on_another_port_need_a_policy_for_it() -> None:
+    docs = copy.deepcopy(render(""))
+    api = find(docs, "Deployment", "ums-find-service")
+    (container,) = containers(api)
+    hosts = next(var for var in container["env"] if var["name"] == "UMS_MYSQL_READ_HOSTS")
+    hosts["value"] = "replica-a:3306,replica-b:3307"
+    assert unreachable(docs, api) == ["api -> replica-b:3307"]
 
 
 def test_ingress_lets_in_only_the_ports_the_pods_serve_on() -> None:
