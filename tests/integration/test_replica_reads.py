@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.relay import Relay
 from tests.support.replica import ReplicaPair, connect, read_host
 from ums_find.settings import Settings
 from ums_find.store import Scope, migrate
@@ -95,6 +96,23 @@ def test_a_wait_moves_to_the_primary_and_positions_never_go_back_after_it(
         replica_pair.resume()
     assert replica_pair.wait_caught_up()
     assert reader.positions() == {0: 2} and reader.serving == read_host(replica_pair)
+
+
+def test_with_the_primary_gone_a_replica_that_covers_keeps_answering(
+    replica_pair: ReplicaPair, settings: Settings
+) -> None:
+    write(settings, "alice", 1)
+    assert replica_pair.wait_caught_up()
+    relay = Relay(settings.mysql.host, settings.mysql.port)
+    try:
+        reader = reader_of(settings.override(mysql_host="127.0.0.1", mysql_port=relay.port))
+        assert reader.positions() == {0: 1}
+        relay.close()  # the primary is gone for this reader
+        assert reader.positions() == {0: 1} and reader.serving == read_host(replica_pair)
+        assert reader.fetch("alice") is not None
+        reader.ping()
+    finally:
+        relay.close()
 
 
 def test_the_replay_swap_on_a_replica_shows_old_or_new_never_an_error(
