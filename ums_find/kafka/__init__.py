@@ -5,64 +5,8 @@ of the product takes clients, types and helpers from here, so connection and sec
 are decided in one place.
 """
 
-from ums_find.kafka.client import (
-    OFFSET_BEGINNING,
-    TIMESTAMP_CREATE_TIME,
-    TIMESTAMP_NOT_AVAILABLE,
-    AclOperation,
-    AdminClient,
-    ConfigResource,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    KafkaUnavailable,
-    Message,
-    NewTopic,
-    Producer,
-    ResourceType,
-    TopicCollection,
-    TopicPartition,
-    admin,
-    client_config,
-    consumer,
-    create_topics,
-    librdkafka_logger,
-    log_deduplicated,
-    partitions,
-    producer,
-    topic_configs,
-    watermarks,
-)
+from ums_find.kafka import client
+from ums_find.kafka.client import *  # noqa: F403 - the names the client lists as its own
 from ums_find.kafka.delivery import Delivery, Outgoing, deliver_all
 
-__all__ = [
-    "OFFSET_BEGINNING",
-    "TIMESTAMP_CREATE_TIME",
-    "TIMESTAMP_NOT_AVAILABLE",
-    "AclOperation",
-    "AdminClient",
-    "ConfigResource",
-    "Consumer",
-    "Delivery",
-    "KafkaError",
-    "KafkaException",
-    "KafkaUnavailable",
-    "Message",
-    "NewTopic",
-    "Outgoing",
-    "Producer",
-    "ResourceType",
-    "TopicCollection",
-    "TopicPartition",
-    "admin",
-    "client_config",
-    "consumer",
-    "create_topics",
-    "deliver_all",
-    "librdkafka_logger",
-    "log_deduplicated",
-    "partitions",
-    "producer",
-    "topic_configs",
-    "watermarks",
-]
+__all__ = [*client.__all__, "Delivery", "Outgoing", "deliver_all"]
