@@ -22,6 +22,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AclOperation, AdminClient, ConfigResource, NewTopic, ResourceType
 
+from ums_find.kafka.security import security_config
 from ums_find.settings import KafkaSettings
 
 # Re-exported for the rest of the product, which never imports confluent_kafka itself.
@@ -106,6 +107,7 @@ def client_config(kafka: KafkaSettings, **overrides: Any) -> dict[str, Any]:
     """What every client shares: the broker, its security options, error and log routing."""
     config: dict[str, Any] = {
         "bootstrap.servers": kafka.bootstrap,
+        **security_config(kafka),
         "error_cb": _log_error,
         "logger": librdkafka_logger(),
     }
