@@ -27,6 +27,8 @@ class Assignment:
         self.check_partition_count()
         result = []
         for part, checkpoint in sorted(stored.items()):
+            # Exported at 0 from the start: increase() sees the first event only after a 0 sample.
+            self._metrics.checkpoint_ahead.labels(str(part))
             if checkpoint is None:  # the beginning, whatever the watermarks say
                 result.append(start_at(part, None, 0, 0))
                 continue

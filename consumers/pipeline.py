@@ -30,7 +30,7 @@ class PipelinedStore(ProjectionStore):
     """
 
     def __init__(self, settings: Settings, consumer: str, topic: str, tables: Tables, depth: int = 2) -> None:
-        super().__init__(settings, consumer, topic, tables)
+        super().__init__(settings.mysql, consumer, topic, tables)
         self._retry_limit_s = settings.consumer.retry_max_s
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=depth)
         self._failure: BaseException | None = None

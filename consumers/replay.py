@@ -35,7 +35,7 @@ class Replay:
 
     def __init__(self, settings: Settings, options: ReplayOptions, stop: threading.Event) -> None:
         self._settings, self._options, self._stop = settings, options, stop
-        self.store = RebuildStore(settings, Projection(settings.consumer.name, settings.kafka.topic))
+        self.store = RebuildStore(settings.mysql, Projection(settings.consumer.name, settings.kafka.topic))
         self.summary = Summary()
 
     def run(self) -> Summary:
@@ -178,7 +178,7 @@ def run_replay(
     from consumers.kafka import KafkaUnavailable
     from consumers.pipeline import WriterFailed
     from consumers.projector import RetryBudgetExceeded
-    from ums_find.store import DatabaseUnavailable
+    from ums_find.store import DatabaseRefused, DatabaseUnavailable
 
     replay = Replay(settings, ReplayOptions(verify, drop_old, force), stop)
     try:
@@ -186,6 +186,9 @@ def run_replay(
     except ReplayRefused as exc:
         log.error("replay refused: %s", exc)
         return 2
+    except DatabaseRefused as exc:
+        log.error("%s", exc)
+        return 6
     except Interrupted as exc:
         log.warning("%s; the side tables go at the next replay", exc)
         return 130

@@ -48,7 +48,7 @@ def build_projector(
         {} if dead_letter_max_bytes is None else {"message.max.bytes": producer_limit(dead_letter_max_bytes)}
     )
     producer = kafka.producer(settings.kafka, **{"allow.auto.create.topics": False}, **limits)
-    store = ProjectionStore(settings, settings.consumer.name, settings.kafka.topic)
+    store = ProjectionStore(settings.mysql, settings.consumer.name, settings.kafka.topic)
     projector = Projector(
         consumer,
         store,

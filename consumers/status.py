@@ -68,7 +68,7 @@ def gather(settings: Settings, timeout_s: float = 10.0) -> Status:
         dlq = kafka.watermarks(consumer, settings.kafka.dlq_topic, timeout_s)
     finally:
         consumer.close()
-    store = ProjectionStore(settings, settings.consumer.name, settings.kafka.topic)
+    store = ProjectionStore(settings.mysql, settings.consumer.name, settings.kafka.topic)
     try:
         stored = store.load_positions(marks)
         rows = store.count_rows()

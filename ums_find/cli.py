@@ -37,6 +37,15 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+EXIT_REFUSED = 6
+
+
+def refused(exc: Exception) -> None:
+    """One log line naming what the server refused, and the exit code for it (not transient)."""
+    logging.getLogger("ums_find").error("%s", exc)
+    sys.exit(EXIT_REFUSED)
+
+
 @click.group()
 def main() -> None:
     """ums-find: the query side of the User Management System."""
@@ -46,12 +55,14 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Create the database and tables if absent (idempotent)."""
-    from ums_find.store import DatabaseUnavailable
+    from ums_find.store import DatabaseRefused, DatabaseUnavailable
     from ums_find.store import migrate as run_migrate
 
     settings = load_settings()
     try:
         run_migrate(settings)
+    except DatabaseRefused as exc:
+        refused(exc)
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"migrated database {settings.mysql.database}")
@@ -147,10 +158,12 @@ def status(as_json: bool) -> None:
 
     from consumers.status import gather, render
     from ums_find.kafka import KafkaException
-    from ums_find.store import DatabaseUnavailable
+    from ums_find.store import DatabaseRefused, DatabaseUnavailable
 
     try:
         found = gather(load_settings())
+    except DatabaseRefused as exc:
+        refused(exc)
     except (KafkaException, LookupError, DatabaseUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(found.as_json(), indent=2) if as_json else render(found))

@@ -54,6 +54,14 @@ class MySQLSettings:
     # Whole seconds: the connector takes integers. Writers wait on locks (UMS_DB_LOCK_TIMEOUT_S).
     read_timeout_s: int = env("UMS_DB_READ_TIMEOUT_S", "30", integer(1, 3_600))
     write_timeout_s: int = env("UMS_DB_WRITE_TIMEOUT_S", "30", integer(1, 3_600))
+    # TLS: a CA file turns verification of the server's certificate (and, by default, its host
+    # name) on. Without one the connector still uses TLS when the server offers it (unverified);
+    # `UMS_MYSQL_SSL=disabled` forces plaintext.
+    ssl: str = env("UMS_MYSQL_SSL", "preferred", choice("preferred", "disabled"))
+    ssl_ca: str | None = env("UMS_MYSQL_SSL_CA", "", unset_or(text))
+    ssl_cert: str | None = env("UMS_MYSQL_SSL_CERT", "", unset_or(text))
+    ssl_key: str | None = env("UMS_MYSQL_SSL_KEY", "", unset_or(text))
+    ssl_verify_identity: str = env("UMS_MYSQL_SSL_VERIFY_IDENTITY", "on", choice("on", "off"))
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def refused(settings: Settings, sql: str) -> int:
 
 def test_the_api_account_reads_but_cannot_write(accounts: Settings) -> None:
     query(accounts, "INSERT INTO ums_users VALUES ('KrishnaMohan', 9876543210, '2022-03-01 10:00:00')")
-    reader = UserReader(as_api(accounts))
+    reader = UserReader(as_api(accounts).mysql)
     found = reader.fetch("krishnamohan")
     assert found is not None and found.phone == 9876543210 and reader.positions() == {}
     api = as_api(accounts)

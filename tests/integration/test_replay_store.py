@@ -19,15 +19,15 @@ def put(name: str, phone: int) -> Change:
 
 
 def test_the_swap_hands_over_the_checkpoints_the_live_writer_expects(database: Settings) -> None:
-    live = ProjectionStore(database, "live", "topic-a")
+    live = ProjectionStore(database.mysql, "live", "topic-a")
     live.apply([put("KrishnaMohan", 9000000001)], [Position(0, None, 5), Position(1, None, 3)])
     query(
         database,
         "INSERT INTO ums_checkpoints (consumer, topic, part, next_offset) VALUES ('other', 't', 0, 7)",
     )
-    rebuild = RebuildStore(database, Projection("live", "topic-a"))
+    rebuild = RebuildStore(database.mysql, Projection("live", "topic-a"))
     rebuild.prepare_side()
-    side = ProjectionStore(database, "live", "topic-a", rebuild.side)
+    side = ProjectionStore(database.mysql, "live", "topic-a", rebuild.side)
     side.apply([put("KrishnaMohan", 9876543210)], [Position(0, None, 4)])
     # Partition 0's record 4 is gone (compacted): the side covered it without storing it.
     rebuild.swap({0: 5, 1: 3}, 5)
@@ -45,10 +45,10 @@ def test_the_swap_hands_over_the_checkpoints_the_live_writer_expects(database: S
 
 
 def test_readers_on_kept_connections_never_miss_the_table_across_swaps(database: Settings) -> None:
-    rebuild = RebuildStore(database, Projection("live", "topic-a"))
+    rebuild = RebuildStore(database.mysql, Projection("live", "topic-a"))
     fill = "INSERT INTO `{}` VALUES ('KrishnaMohan', 9876543210, '2022-03-01 10:00:00')"
     query(database, fill.format("ums_users"))
-    reader, stop = UserReader(database), threading.Event()
+    reader, stop = UserReader(database.mysql), threading.Event()
     results: list[object] = []
 
     def look() -> None:

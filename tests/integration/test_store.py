@@ -24,7 +24,7 @@ def erase(name: str) -> Change:
 
 @pytest.fixture
 def store(database: Settings) -> ProjectionStore:
-    return ProjectionStore(database, "tests", "topic-a")
+    return ProjectionStore(database.mysql, "tests", "topic-a")
 
 
 def test_the_c_extension_is_in_use(database: Settings) -> None:
@@ -89,7 +89,7 @@ def test_names_equal_under_the_collation_are_one_user(store: ProjectionStore, da
 
 def test_reader_finds_names_case_blind_and_reconnects(store: ProjectionStore, database: Settings) -> None:
     store.apply([put("Ünïcødé Ñame"), put("Krishna/Mohan")], [Position(0, None, 2)])
-    reader = UserReader(database)
+    reader = UserReader(database.mysql)
     found = reader.fetch("ünïcødé ñame")
     assert found is not None and found.name == "Ünïcødé Ñame" and found.since == SINCE
     assert reader.fetch("Krishna/Mohan") is not None
@@ -103,7 +103,7 @@ def test_a_held_writer_lock_holds_the_batch_back_as_a_transient_fault(database: 
     from ums_find.store import DatabaseUnavailable, connect
     from ums_find.store.projection import writer_lock_name
 
-    store = ProjectionStore(database.override(db_lock_timeout_s=0), "tests", "topic-a")
+    store = ProjectionStore(database.override(db_lock_timeout_s=0).mysql, "tests", "topic-a")
     holder = connect(database)
     cursor = holder.cursor()
     cursor.execute("SELECT GET_LOCK(%s, 1)", (writer_lock_name(database, "ums_users"),))

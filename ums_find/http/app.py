@@ -29,7 +29,7 @@ from ums_find.http.web import (
     requested_name,
 )
 from ums_find.settings import Settings
-from ums_find.store import UserReader
+from ums_find.store import Scope, UserReader
 
 log = logging.getLogger(__name__)
 bp = Blueprint("users", __name__)
@@ -165,7 +165,12 @@ def create_app(
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
     metrics = ApiMetrics()
-    reader = user_reader or UserReader(settings, in_use=metrics.db_in_use)
+    reader = user_reader or UserReader(
+        settings.mysql,
+        Scope(settings.consumer.name, settings.kafka.topic),
+        settings.http.db_timeout_s,
+        in_use=metrics.db_in_use,
+    )
     watch = PositionWatch(reader.positions, settings.http.positions_refresh_s, settings.http.after_poll_s)
     if partitions is None:
         partitions = PartitionMap(

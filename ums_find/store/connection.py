@@ -12,7 +12,7 @@ from typing import Any
 import mysql.connector
 from mysql.connector import errorcode
 
-from ums_find.settings import Settings
+from ums_find.settings import MySQLSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,30 @@ class DatabaseUnavailable(Exception):
         self.reason = reason
 
 
+class DatabaseRefused(Exception):
+    """The server refused us for good: a wrong password or account, or a TLS certificate not trusted.
+
+    Not a fault of the moment: retrying cannot help until the settings change.
+    """
+
+
+# 1045 access denied (also MariaDB's answer to plaintext under require_secure_transport),
+# 1044 no access to the database, 2026 TLS handshake failed (C extension).
+_REFUSED_ERRNOS = {errorcode.ER_ACCESS_DENIED_ERROR, errorcode.ER_DBACCESS_DENIED_ERROR, 2026}
+
+
+def refusal_of(exc: BaseException, tls: bool) -> str | None:
+    """What a refusal means, in one line naming the cause (never a secret); None if not one."""
+    errno = getattr(exc, "errno", None)
+    text = str(exc)
+    if errno == 2026 or "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return f"MySQL TLS refused: the server's certificate is not trusted or names another host ({text})"
+    if errno in _REFUSED_ERRNOS:
+        hint = "" if tls else "; the server may require TLS (set UMS_MYSQL_SSL_CA)"
+        return f"MySQL cannot authenticate: wrong user or password ({text}){hint}"
+    return None
+
+
 @dataclass(frozen=True)
 class Tables:
     """The view table and the checkpoint table one projection writes."""
@@ -71,32 +95,61 @@ class Tables:
 
 
 def connect(
-    settings: Settings, *, database: bool = True, autocommit: bool = True, io_timeout_s: int | None = None
+    settings: MySQLSettings | Settings,
+    *,
+    database: bool = True,
+    autocommit: bool = True,
+    io_timeout_s: int | None = None,
 ) -> Any:
     """A new connection (C extension); raises DatabaseUnavailable when the server is away.
 
     Every connection has connect, read and write timeouts, so a server that stops answering
     (a network partition, a frozen host) fails a statement instead of pinning its thread;
     `io_timeout_s` replaces the read and write timeouts of the settings, and bounds the connect
-    timeout too (the API's are short).
+    timeout too (the API's are short). Takes the MySQL section (a whole Settings is accepted
+    for the callers that hold one).
     """
-    connect_s = min(settings.mysql.timeout_s, io_timeout_s or settings.mysql.timeout_s)
+    mysql_settings = settings if isinstance(settings, MySQLSettings) else settings.mysql
+    connect_s = min(mysql_settings.timeout_s, io_timeout_s or mysql_settings.timeout_s)
     options: dict[str, Any] = {
-        "host": settings.mysql.host,
-        "port": settings.mysql.port,
-        "user": settings.mysql.user,
-        "password": settings.mysql.password.reveal(),
+        "host": mysql_settings.host,
+        "port": mysql_settings.port,
+        "user": mysql_settings.user,
+        "password": mysql_settings.password.reveal(),
         "connection_timeout": max(1, round(connect_s)),
-        "read_timeout": io_timeout_s or settings.mysql.read_timeout_s,
-        "write_timeout": io_timeout_s or settings.mysql.write_timeout_s,
+        "read_timeout": io_timeout_s or mysql_settings.read_timeout_s,
+        "write_timeout": io_timeout_s or mysql_settings.write_timeout_s,
         "autocommit": autocommit,
         "charset": "utf8mb4",
         "use_pure": False,
     }
+    options.update(tls_options(mysql_settings))
     if database:
-        options["database"] = settings.mysql.database
-    with translate_errors():
-        return mysql.connector.connect(**options)
+        options["database"] = mysql_settings.database
+    try:
+        with translate_errors():
+            return mysql.connector.connect(**options)
+    except (mysql.connector.Error, DatabaseUnavailable) as exc:
+        cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) else exc
+        refusal = refusal_of(cause or exc, tls="ssl_ca" in options)
+        if refusal is not None:
+            raise DatabaseRefused(refusal) from None
+        raise
+
+
+def tls_options(mysql_settings: MySQLSettings) -> dict[str, Any]:
+    """The connector's TLS arguments: verified against the CA when one is given."""
+    if mysql_settings.ssl == "disabled":
+        return {"ssl_disabled": True}
+    options: dict[str, Any] = {}
+    if mysql_settings.ssl_ca:
+        options["ssl_ca"] = mysql_settings.ssl_ca
+        options["ssl_verify_cert"] = True
+        options["ssl_verify_identity"] = mysql_settings.ssl_verify_identity == "on"
+    if mysql_settings.ssl_cert and mysql_settings.ssl_key:
+        options["ssl_cert"] = mysql_settings.ssl_cert
+        options["ssl_key"] = mysql_settings.ssl_key
+    return options
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -9,18 +9,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import mysql.connector
-
 from ums_find.domain import Name, User
-from ums_find.settings import Settings
-from ums_find.store.connection import (
-    DatabaseUnavailable,
-    Tables,
-    close_quietly,
-    connect,
-    translate_errors,
+from ums_find.settings import MySQLSettings, Settings
+from ums_find.store.checkpoints import (
+    CHECKPOINT_COLUMNS,
+    CheckpointRepository,
+    Position,
+    Scope,
+    StalePosition,
 )
-from ums_find.store.upsert import row_alias_supported, upsert
+from ums_find.store.connection import DatabaseUnavailable, Tables
+from ums_find.store.session import Session
+from ums_find.store.upsert import upsert
+
+__all__ = ["CHECKPOINT_COLUMNS", "Change", "Position", "ProjectionStore", "StalePosition", "writer_lock_name"]
 
 log = logging.getLogger(__name__)
 
@@ -33,28 +35,17 @@ class Change:
     user: User | None
 
 
-@dataclass(frozen=True)
-class Position:
-    """A partition's checkpoint: what we believe is stored, and what to store."""
-
-    partition: int
-    expected: int | None
-    next_offset: int
-
-
-CHECKPOINT_COLUMNS = ("consumer", "topic", "part", "next_offset")
-
-
-class StalePosition(Exception):
-    """The stored checkpoint is not the one this writer expected: another wrote it."""
-
-
-def writer_lock_name(settings_or_db: Settings | str, table: str) -> str:
+def writer_lock_name(settings_or_db: Settings | MySQLSettings | str, table: str) -> str:
     """The MySQL named lock a live writer of `table` holds around each batch transaction.
 
     Whoever must keep that writer from committing for a moment (a table swap) takes it too.
     """
-    database = settings_or_db if isinstance(settings_or_db, str) else settings_or_db.mysql.database
+    if isinstance(settings_or_db, str):
+        database = settings_or_db
+    elif isinstance(settings_or_db, MySQLSettings):
+        database = settings_or_db.database
+    else:
+        database = settings_or_db.mysql.database
     name = f"ums-find:{database}:{table}"
     # MySQL refuses lock names longer than 64 characters.
     return name if len(name) <= 64 else "ums-find:" + hashlib.sha256(name.encode()).hexdigest()[:55]
@@ -96,48 +87,38 @@ def row_literal(user: User) -> str:
 
 
 class ProjectionStore:
-    """One writer's connection: loads checkpoints and applies batches atomically."""
+    """One writer's session: loads checkpoints and applies batches atomically."""
 
-    def __init__(self, settings: Settings, consumer: str, topic: str, tables: Tables = Tables()) -> None:
-        self._settings = settings
-        self._consumer = consumer
+    def __init__(
+        self, mysql_settings: MySQLSettings, consumer: str, topic: str, tables: Tables = Tables()
+    ) -> None:
+        self._lock_timeout_s = mysql_settings.lock_timeout_s
         self._topic = topic
         self.tables = tables
-        self._conn: Any = None
-        self._lock = writer_lock_name(settings, tables.view)
-        self._drop = False
-        self._alias = False  # the upsert's dialect, read from the server at connect
+        self.checkpoints = CheckpointRepository(Scope(consumer, topic), tables.checkpoints)
+        self._session = Session(mysql_settings)
+        self._lock = writer_lock_name(mysql_settings, tables.view)
 
     def close(self) -> None:
         """Drop the connection."""
-        close_quietly(self._conn)
-        self._conn = None
+        self._session.close()
 
     def load_positions(self, partitions: Iterable[int]) -> dict[int, int | None]:
         """The stored next offset of each partition (None where nothing is stored)."""
         wanted = list(partitions)
-        result: dict[int, int | None] = dict.fromkeys(wanted)
-        if not wanted:
-            return result
-        sql = (
-            f"SELECT part, next_offset FROM `{self.tables.checkpoints}` "
-            f"WHERE consumer = %s AND topic = %s AND part IN ({', '.join(['%s'] * len(wanted))})"
-        )
-        for part, offset in self._run(lambda cur: _fetch(cur, sql, [self._consumer, self._topic, *wanted])):
-            result[int(part)] = int(offset)
-        return result
+        return self._session.run(lambda cur: self.checkpoints.load(cur, wanted))
 
     def count_rows(self) -> int:
         """How many users the view holds."""
-        rows = self._run(lambda cur: _fetch(cur, f"SELECT COUNT(*) FROM `{self.tables.view}`", []))
+        rows = self._session.run(lambda cur: _fetch(cur, f"SELECT COUNT(*) FROM `{self.tables.view}`", []))
         return int(rows[0][0])
 
     def apply(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
         """Write the changes and advance the checkpoints, all or nothing, under the writer lock."""
-        self._run(lambda cur: self._locked(cur, changes, positions))
+        self._session.run(lambda cur: self._locked(cur, changes, positions))
 
     def _locked(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
-        cur.execute("SELECT GET_LOCK(%s, %s)", (self._lock, self._settings.mysql.lock_timeout_s))
+        cur.execute("SELECT GET_LOCK(%s, %s)", (self._lock, self._lock_timeout_s))
         (got,) = cur.fetchone()
         if got != 1:
             raise DatabaseUnavailable(f"writer lock {self._lock} held elsewhere")
@@ -151,75 +132,22 @@ class ProjectionStore:
             cur.execute("DO RELEASE_LOCK(%s)", (self._lock,))
         except Exception:  # the session's end drops the lock: end it
             log.debug("releasing the writer lock failed; dropping the connection", exc_info=True)
-            self._drop = True
-
-    def _run(self, work: Any) -> Any:
-        try:
-            with translate_errors():
-                if self._conn is None:
-                    self._conn = connect(self._settings, autocommit=True)
-                    self._alias = row_alias_supported(self._conn.server_info)
-                cursor = self._conn.cursor()
-                try:
-                    return work(cursor)
-                finally:
-                    close_quietly(cursor)
-        except BaseException:
-            self.close()
-            raise
-        finally:
-            if self._drop:
-                self._drop = False
-                self.close()
+            self._session.spoil()
 
     def _transaction(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
-        self._conn.start_transaction()
+        self._session.conn.start_transaction()
         try:
-            self._check_positions(cur, positions)
+            self.checkpoints.fence(cur, positions)
             bulk, ordered = split_by_collation(collapse(changes))
             self._write_bulk(cur, bulk)
             for change in ordered:
                 self._write_bulk(cur, [change])
-            self._store_positions(cur, positions)
-            self._commit()
+            self.checkpoints.advance(cur, positions, self._session.alias)
+            self._session.commit()
         except BaseException:
-            self._rollback()
+            # On a killed connection rollback raises too: the original error is the one to report.
+            self._session.rollback()
             raise
-
-    def _commit(self) -> None:
-        try:
-            self._conn.commit()
-        except mysql.connector.Error:
-            raise
-        except Exception as exc:
-            # The C extension raises its own error type from commit. Whether a commit whose
-            # answer was lost took effect shows on the next batch: a moved checkpoint.
-            raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
-
-    def _rollback(self) -> None:
-        # On a killed connection rollback raises too (the C extension's own error type):
-        # the original error is the one to report, and the dead session is dropped.
-        try:
-            self._conn.rollback()
-        except Exception:  # the session's end rolls back
-            log.debug("rollback failed; dropping the connection", exc_info=True)
-            self._drop = True
-
-    def _check_positions(self, cur: Any, positions: Sequence[Position]) -> None:
-        if not positions:
-            return
-        parts = sorted(p.partition for p in positions)
-        sql = (
-            f"SELECT part, next_offset FROM `{self.tables.checkpoints}` WHERE consumer = %s "
-            f"AND topic = %s AND part IN ({', '.join(['%s'] * len(parts))}) FOR UPDATE"
-        )
-        found = {int(p): int(o) for p, o in _fetch(cur, sql, [self._consumer, self._topic, *parts])}
-        for pos in positions:
-            stored = found.get(pos.partition)
-            if stored != pos.expected:
-                raise StalePosition(
-                    f"{self._topic}[{pos.partition}]: checkpoint is {stored}, expected {pos.expected}"
-                )
 
     def _write_bulk(self, cur: Any, changes: Sequence[Change]) -> None:
         erased = [c.name.value for c in changes if c.user is None]
@@ -231,15 +159,7 @@ class ProjectionStore:
             # Literal rows: the connector's parameter substitution costs about as much as the
             # server's work for a multi-row upsert, and every value here is safe as a literal.
             columns = ("name", "phone", "since")
-            cur.execute(upsert(self.tables.view, columns, ",".join(rows), columns, self._alias))
-
-    def _store_positions(self, cur: Any, positions: Sequence[Position]) -> None:
-        if not positions:
-            return
-        marks = ", ".join(["(%s, %s, %s, %s)"] * len(positions))
-        params = [v for p in positions for v in (self._consumer, self._topic, p.partition, p.next_offset)]
-        updates = ("next_offset", "updated_at = CURRENT_TIMESTAMP(6)")
-        cur.execute(upsert(self.tables.checkpoints, CHECKPOINT_COLUMNS, marks, updates, self._alias), params)
+            cur.execute(upsert(self.tables.view, columns, ",".join(rows), columns, self._session.alias))
 
 
 def _fetch(cur: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from ums_find.settings import Settings
-from ums_find.store.connection import DatabaseUnavailable, Tables, close_quietly, connect, translate_errors
-from ums_find.store.projection import CHECKPOINT_COLUMNS, writer_lock_name
-from ums_find.store.upsert import row_alias_supported, upsert
+from ums_find.settings import MySQLSettings
+from ums_find.store.checkpoints import CheckpointRepository, Scope
+from ums_find.store.connection import DatabaseUnavailable, Tables
+from ums_find.store.projection import writer_lock_name
+from ums_find.store.session import Session
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def side_tables(live: Tables) -> Tables:
@@ -42,43 +45,35 @@ class Projection:
 class RebuildStore:
     """The rebuild's own connection: side tables, named locks, positions and the swap."""
 
-    def __init__(self, settings: Settings, projection: Projection) -> None:
-        self._settings = settings
+    def __init__(self, mysql_settings: MySQLSettings, projection: Projection) -> None:
         self.projection = projection
         self.live = projection.live
         self.side = side_tables(projection.live)
         self.old = old_tables(projection.live)
-        self.writer_lock = writer_lock_name(settings.mysql.database, projection.live.view)
-        self._conn: Any = None
+        self.writer_lock = writer_lock_name(mysql_settings.database, projection.live.view)
+        # A statement's own error (not a fault) leaves the connection, and its locks, in place.
+        self._session = Session(mysql_settings, drop_on=(DatabaseUnavailable,))
         self._held: set[str] = set()
-        self._alias = False  # the upsert's dialect, read from the server at connect
 
     def close(self) -> None:
         """Drop the connection, and with it any named lock it holds."""
-        close_quietly(self._conn)
-        self._conn = None
+        self._session.close()
         self._held.clear()
 
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """One statement in autocommit; its rows, if any."""
-        if self._conn is None and self._held:
+        return self._work(lambda cur: _rows(cur, sql, params))
+
+    def _work(self, work: Callable[[Any], T]) -> T:
+        if not self._session.connected and self._held:
             # Its locks went with the lost connection: going on would be unguarded.
             raise DatabaseUnavailable(f"lost the connection that held {sorted(self._held)}")
-        try:
-            with translate_errors():
-                if self._conn is None:
-                    self._conn = connect(self._settings, autocommit=True)
-                    self._alias = row_alias_supported(self._conn.server_info)
-                cur = self._conn.cursor()
-                try:
-                    cur.execute(sql, params)
-                    return list(cur.fetchall()) if cur.with_rows else []
-                finally:
-                    cur.close()
-        except DatabaseUnavailable:
-            close_quietly(self._conn)
-            self._conn = None
-            raise
+        return self._session.run(work)
+
+    def _checkpoints(self, tables: Tables) -> CheckpointRepository:
+        return CheckpointRepository(
+            Scope(self.projection.consumer, self.projection.topic), tables.checkpoints
+        )
 
     def lock(self, name: str, timeout_s: float = 0) -> bool:
         """Take a named lock, waiting up to `timeout_s`; held until unlock or disconnection."""
@@ -89,7 +84,7 @@ class RebuildStore:
 
     def unlock(self, name: str) -> None:
         """Release a named lock this connection holds."""
-        if name in self._held and self._conn is not None:
+        if name in self._held and self._session.connected:
             self.run("SELECT RELEASE_LOCK(%s)", (name,))
         self._held.discard(name)
 
@@ -105,9 +100,7 @@ class RebuildStore:
 
     def positions(self, tables: Tables) -> dict[int, int]:
         """The projection's stored next offset by partition, in these tables."""
-        sql = f"SELECT part, next_offset FROM `{tables.checkpoints}` WHERE consumer = %s AND topic = %s"
-        rows = self.run(sql, (self.projection.consumer, self.projection.topic))
-        return {int(part): int(offset) for part, offset in rows}
+        return self._work(self._checkpoints(tables).read)
 
     def count(self, table: str) -> int:
         """How many rows the table holds."""
@@ -126,11 +119,7 @@ class RebuildStore:
         """
         self._store_targets(targets)
         # Checkpoints of other projections sharing the table move along with ours.
-        self.run(
-            f"INSERT IGNORE INTO `{self.side.checkpoints}` SELECT * FROM `{self.live.checkpoints}` "
-            "WHERE NOT (consumer = %s AND topic = %s)",
-            (self.projection.consumer, self.projection.topic),
-        )
+        self._work(lambda cur: self._checkpoints(self.side).copy_others(cur, self.live.checkpoints))
         # A reader stuck in a long transaction must not make every lookup queue behind us.
         self.run("SET SESSION lock_wait_timeout = %s", (max(1, round(rename_wait_s)),))
         live, side, old = self.live, self.side, self.old
@@ -140,11 +129,10 @@ class RebuildStore:
         )
 
     def _store_targets(self, targets: Mapping[int, int]) -> None:
-        stored = self.positions(self.side)  # connected now: the server's dialect is known
-        alias = self._alias
-        for part, offset in sorted(targets.items()):
-            if stored.get(part, -1) < offset:
-                sql = upsert(
-                    self.side.checkpoints, CHECKPOINT_COLUMNS, "(%s, %s, %s, %s)", ["next_offset"], alias
-                )
-                self.run(sql, (self.projection.consumer, self.projection.topic, part, offset))
+        side = self._checkpoints(self.side)
+        self._work(lambda cur: side.raise_to(cur, targets, self._session.alias))
+
+
+def _rows(cur: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    cur.execute(sql, params)
+    return list(cur.fetchall()) if cur.with_rows else []

@@ -25,7 +25,7 @@ CHECKPOINT_DDL = """CREATE TABLE IF NOT EXISTS `{table}` (
 
 def migrate(settings: Settings, tables: Tables = Tables()) -> None:
     """Create the database, tables and the accounts the settings name; an existing view stays as it is."""
-    conn = connect(settings, database=False)
+    conn = connect(settings.mysql, database=False)
     try:
         with translate_errors():
             cursor = conn.cursor()
