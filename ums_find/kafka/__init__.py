@@ -5,6 +5,7 @@ of the product takes clients, types and helpers from here, so connection and sec
 are decided in one place.
 """
 
+from ums_find.kafka.build import admin, client_config, consumer, producer
 from ums_find.kafka.client import (
     OFFSET_BEGINNING,
     TIMESTAMP_CREATE_TIME,
@@ -22,18 +23,12 @@ from ums_find.kafka.client import (
     ResourceType,
     TopicCollection,
     TopicPartition,
-    admin,
-    client_config,
-    consumer,
-    create_topics,
-    librdkafka_logger,
-    log_deduplicated,
-    partitions,
-    producer,
-    topic_configs,
-    watermarks,
+    raise_refusal,
 )
 from ums_find.kafka.delivery import Delivery, Outgoing, deliver_all
+from ums_find.kafka.metadata import create_topics, partitions, topic_configs, watermarks
+from ums_find.kafka.noise import librdkafka_logger, log_deduplicated
+from ums_find.kafka.refusal import KafkaRefused
 
 __all__ = [
     "OFFSET_BEGINNING",
@@ -46,6 +41,7 @@ __all__ = [
     "Delivery",
     "KafkaError",
     "KafkaException",
+    "KafkaRefused",
     "KafkaUnavailable",
     "Message",
     "NewTopic",
@@ -63,6 +59,7 @@ __all__ = [
     "log_deduplicated",
     "partitions",
     "producer",
+    "raise_refusal",
     "topic_configs",
     "watermarks",
 ]
