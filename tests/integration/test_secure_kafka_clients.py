@@ -52,3 +52,19 @@ def test_a_wrong_password_is_refused_and_not_shown(secure_stack: SecureStack) ->
     with pytest.raises(kafka.KafkaRefused, match="cannot authenticate") as refused:
         kafka.partitions(client, settings.kafka.topic, 30.0)
     assert "not-the-password-123" not in str(refused.value)
+
+
+def test_a_refused_consumer_and_producer_raise_instead_of_retrying(secure_stack: SecureStack) -> None:
+    settings = _secure(secure_stack, kafka_ca_file=secure_stack.tls_file("other-ca.pem"))
+    consumer = kafka.consumer(settings.kafka, "secure-refused")
+    consumer.subscribe([settings.kafka.topic])
+    try:
+        with pytest.raises(kafka.KafkaRefused, match="TLS refused"):
+            for _ in range(60):  # the loop's polls: the refusal ends them, however long they would go on
+                consumer.consume(1, 0.5)
+    finally:
+        consumer.close()
+    producer = kafka.producer(settings.kafka)
+    producer.produce(settings.kafka.topic, key=b"k", value=b"v")
+    with pytest.raises(kafka.KafkaRefused, match="TLS refused"):
+        producer.flush(60)
