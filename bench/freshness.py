@@ -13,6 +13,7 @@ from confluent_kafka import Producer
 from bench.client import Client
 from bench.common import UMS_FIND, Config, Process, free_port, percentile, running, settings_env, wait_http
 from bench.data import encode, make_users, private_database, private_topic
+from bench.stages import ApplyWatch, Stages
 from ums_find.settings import Settings
 
 POLL_S = 0.005  # how often a pending name is asked for: the measurement's resolution
@@ -37,7 +38,7 @@ def run(config: Config, base: Settings, run_id: str, work: Path, procs: list[Pro
             running([UMS_FIND, "consume"], env, work / "fresh-consume.log", procs, "consumer") as consumer,
         ):
             wait_http(api, f"http://127.0.0.1:{own.http.port}/readyz")
-            latencies, lost = measure(own, count, config.fresh_rate, consumer)
+            latencies, lost, stages = measure(own, count, config.fresh_rate, consumer)
     return {
         "rate_per_s": config.fresh_rate,
         "records": count,
@@ -45,27 +46,36 @@ def run(config: Config, base: Settings, run_id: str, work: Path, procs: list[Pro
         "p99_ms": percentile(latencies, 99) * 1000,
         "max_ms": max(latencies, default=float("nan")) * 1000,
         "not_visible": lost,
+        "stages": stages,
     }
 
 
-def measure(settings: Settings, count: int, rate: int, consumer: Process) -> tuple[list[float], int]:
-    """Publish `count` users at `rate` per second; the seconds each took to be found."""
+def measure(
+    settings: Settings, count: int, rate: int, consumer: Process
+) -> tuple[list[float], int, dict[str, Any]]:
+    """Publish `count` users at `rate` per second; the seconds each took to be found, and its stages."""
     pending: queue.Queue[tuple[str, float] | None] = queue.Queue()
     latencies: list[float] = []
     lost = [0]
+    stages = Stages()
     workers = [
-        threading.Thread(target=_watch, args=(settings.http.port, pending, latencies, lost), daemon=True)
+        threading.Thread(
+            target=_watch, args=(settings.http.port, pending, latencies, lost, GIVE_UP_S, stages), daemon=True
+        )
         for _ in range(WORKERS)
     ]
     for worker in workers:
         worker.start()
     _warm_up(settings, consumer)
-    _publish_steadily(settings, count, rate, pending)
+    applies = ApplyWatch(settings, stages)
+    applies.start()
+    _publish_steadily(settings, count, rate, pending, stages=stages)
     for _ in workers:
         pending.put(None)
     for worker in workers:
         worker.join(GIVE_UP_S + 30)
-    return latencies, lost[0]
+    applies.stop()
+    return latencies, lost[0], stages.summary()
 
 
 def _warm_up(settings: Settings, consumer: Process) -> None:
@@ -82,7 +92,12 @@ def _warm_up(settings: Settings, consumer: Process) -> None:
 
 
 def _publish_steadily(
-    settings: Settings, count: int, rate: int, pending: queue.Queue[tuple[str, float] | None], seed: int = 5
+    settings: Settings,
+    count: int,
+    rate: int,
+    pending: queue.Queue[tuple[str, float] | None],
+    seed: int = 5,
+    stages: Stages | None = None,
 ) -> None:
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "acks": "all", "linger.ms": 0})
     rows = [(f"f{seed}{row[0]}"[:32], *row[1:]) for row in make_users(count, seed)]
@@ -90,7 +105,10 @@ def _publish_steadily(
     for i, row in enumerate(rows):
         time.sleep(max(0.0, start + i / rate - time.monotonic()))
         sent = time.monotonic()
-        producer.produce(settings.kafka.topic, encode(row), row[0].encode())  # type: ignore[arg-type]
+        report = stages.on_delivery(row[0]) if stages else None
+        if stages:
+            stages.sent[row[0]] = sent
+        producer.produce(settings.kafka.topic, encode(row), row[0].encode(), on_delivery=report)  # type: ignore[arg-type]
         producer.poll(0)
         pending.put((row[0], sent))
     producer.flush(30)
@@ -102,6 +120,7 @@ def _watch(
     latencies: list[float],
     lost: list[int],
     give_up_s: float = GIVE_UP_S,
+    stages: Stages | None = None,
 ) -> None:
     client = Client(port)
     while (item := pending.get()) is not None:
@@ -112,5 +131,8 @@ def _watch(
                 break
             time.sleep(POLL_S)
         else:
-            latencies.append(time.monotonic() - sent)
+            seen = time.monotonic()
+            latencies.append(seen - sent)
+            if stages:
+                stages.visible[name] = seen
     client.close()

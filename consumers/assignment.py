@@ -6,8 +6,9 @@ import logging
 from collections.abc import Mapping
 
 from consumers.metrics import ConsumerMetrics
+from consumers.ports import RecordSource
 from consumers.start import RESET, CheckpointAhead, Start, start_at
-from ums_find.kafka import Consumer, KafkaException, TopicPartition
+from ums_find.kafka import KafkaException, TopicPartition
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,9 @@ WATERMARK_TIMEOUT_S = 5.0
 class Assignment:
     """Decides where each assigned partition starts, and reports what is out of the ordinary."""
 
-    def __init__(self, consumer: Consumer, topic: str, metrics: ConsumerMetrics, policy: str = RESET) -> None:
+    def __init__(
+        self, consumer: RecordSource, topic: str, metrics: ConsumerMetrics, policy: str = RESET
+    ) -> None:
         self._consumer, self._topic, self._metrics, self._policy = consumer, topic, metrics, policy
         self._reported: set[tuple[int, int]] = set()
         self.partition_count: int | None = None

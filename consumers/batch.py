@@ -1,16 +1,38 @@
-"""Turn a polled batch into changes, poison records and positions. Pure."""
+"""Turn a polled batch into records, then into changes, poison records and positions."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from consumers.kafka import record_timestamp
+from consumers.kafka import KafkaUnavailable, log_deduplicated, record_timestamp
 from ums_find.events import Event, Poison, UserAdded, parse
-from ums_find.kafka import Message
+from ums_find.kafka import KafkaError, Message
 from ums_find.store import Change, Position
 
+log = logging.getLogger(__name__)
+
 Parser = Callable[[bytes | None, bytes | None, int], Event | Poison]
+# Takes an error event of a consumed batch (True) or leaves it to the default handling (False).
+EventHandler = Callable[[Message, KafkaError], bool]
+
+
+def records(messages: Iterable[Message], on_event: EventHandler) -> list[Message]:
+    """The records of a consumed batch; each error event is offered to `on_event` first.
+
+    An event it does not take is logged (once a minute), and raises KafkaUnavailable when fatal.
+    """
+    kept = []
+    for msg in messages:
+        err = msg.error()
+        if err is None:
+            kept.append(msg)
+        elif not on_event(msg, err):
+            log_deduplicated(log, f"consume error: {err}")
+            if err.fatal():
+                raise KafkaUnavailable(str(err))
+    return kept
 
 
 @dataclass

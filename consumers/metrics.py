@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -48,50 +49,34 @@ class ConsumerMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        # Each one is named ums_consumer_<name> (and a counter's samples <name>_total).
         reg = self.registry
-        self.applied = Counter(
-            "ums_consumer_records_applied", "Valid records applied to the view", registry=reg
+        counter = partial(Counter, namespace="ums", subsystem="consumer", registry=reg)
+        gauge = partial(Gauge, namespace="ums", subsystem="consumer", registry=reg)
+        histogram = partial(Histogram, namespace="ums", subsystem="consumer", registry=reg)
+        by_partition = ("partition",)
+        self.applied = counter("records_applied", "Valid records applied to the view")
+        self.poison = counter("poison_records", "Records sent to the dead-letter topic")
+        self.internal_errors = counter(
+            "internal_errors", "Records whose decoding raised unexpectedly (a bug), dead-lettered"
         )
-        self.poison = Counter(
-            "ums_consumer_poison_records", "Records sent to the dead-letter topic", registry=reg
+        self.batch_records = histogram("batch_records", "Records per applied batch", buckets=_SIZES)
+        self.batch_seconds = histogram(
+            "batch_seconds", "Time to dead-letter and apply a batch", buckets=_SECONDS
         )
-        self.internal_errors = Counter(
-            "ums_consumer_internal_errors",
-            "Records whose decoding raised unexpectedly (a bug), dead-lettered",
-            registry=reg,
-        )
-        self.batch_records = Histogram(
-            "ums_consumer_batch_records", "Records per applied batch", buckets=_SIZES, registry=reg
-        )
-        self.batch_seconds = Histogram(
-            "ums_consumer_batch_seconds",
-            "Time to dead-letter and apply a batch",
-            buckets=_SECONDS,
-            registry=reg,
-        )
-        self.retries = Counter("ums_consumer_retries", "Retries of a database or broker fault", registry=reg)
-        self.paused = Gauge(
-            "ums_consumer_paused", "1 while a fault is retried with fetching paused", registry=reg
-        )
-        self.checkpoint = Gauge(
-            "ums_consumer_checkpoint", "Stored next offset per partition", ["partition"], registry=reg
-        )
-        self.lag = Gauge(
-            "ums_consumer_lag", "High watermark minus checkpoint per partition", ["partition"], registry=reg
-        )
-        self.checkpoint_ahead = Counter(
-            "ums_consumer_checkpoint_ahead",
+        self.retries = counter("retries", "Retries of a database or broker fault")
+        self.paused = gauge("paused", "1 while a fault is retried with fetching paused")
+        self.checkpoint = gauge("checkpoint", "Stored next offset per partition", labelnames=by_partition)
+        self.lag = gauge("lag", "High watermark minus checkpoint per partition", labelnames=by_partition)
+        self.checkpoint_ahead = counter(
+            "checkpoint_ahead",
             "Checkpoints found beyond their partition's end (topic recreated or truncated)",
-            ["partition"],
-            registry=reg,
+            labelnames=by_partition,
         )
-        self.last_turn = Gauge(
-            "ums_consumer_last_poll_timestamp_seconds", "When the poll loop last turned", registry=reg
-        )
-        self.last_record = Gauge(
-            "ums_consumer_last_applied_record_timestamp_seconds",
+        self.last_turn = gauge("last_poll_timestamp_seconds", "When the poll loop last turned")
+        self.last_record = gauge(
+            "last_applied_record_timestamp_seconds",
             "Kafka timestamp of the newest record of the last applied batch",
-            registry=reg,
         )
 
     def watch_loop(self, loop: Loop, stall_s: float) -> None:

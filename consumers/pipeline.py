@@ -6,11 +6,10 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from consumers.projector import Backoff
-from ums_find.settings import Settings
-from ums_find.store import Change, DatabaseUnavailable, Position, Tables
+from consumers.backoff import Backoff
+from ums_find.store import Change, DatabaseUnavailable, Position
 from ums_find.store.projection import ProjectionStore
 
 log = logging.getLogger(__name__)
@@ -22,20 +21,26 @@ class WriterFailed(Exception):
     """A queued batch could not be written; the replay cannot go on."""
 
 
-class PipelinedStore(ProjectionStore):
-    """Queues each batch for a writer thread, which applies them in order, retrying faults.
+class PipelinedStore:
+    """A projection writer that queues each batch for a thread applying them in order, retrying faults.
 
-    Only for a writer nobody else writes beside (a side table): a batch counts as written
-    when queued, and a failure surfaces on a later call, ending the run.
+    It wraps a ProjectionStore rather than being one: its `apply` returns before the batch is
+    durable. Only for a writer nobody else writes beside (a side table): a batch counts as
+    written when queued, and a failure surfaces on a later call, ending the run.
     """
 
-    def __init__(self, settings: Settings, consumer: str, topic: str, tables: Tables, depth: int = 2) -> None:
-        super().__init__(settings.mysql, consumer, topic, tables)
-        self._retry_limit_s = settings.consumer.retry_max_s
+    def __init__(self, store: ProjectionStore, retry_limit_s: float, depth: int = 2) -> None:
+        self._store = store
+        self._retry_limit_s = retry_limit_s
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=depth)
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._write_all, name="side-writer", daemon=True)
         self._thread.start()
+
+    def load_positions(self, partitions: Iterable[int]) -> dict[int, int | None]:
+        """The stored checkpoints, once every queued batch is written (the writer is idle then)."""
+        self.flush()
+        return self._store.load_positions(partitions)
 
     def apply(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
         """Queue the batch (waiting while the queue is full)."""
@@ -59,7 +64,7 @@ class PipelinedStore(ProjectionStore):
             if self._failure is None:
                 self._queue.put(None)
             self._thread.join(60)
-        super().close()
+        self._store.close()
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
@@ -79,7 +84,7 @@ class PipelinedStore(ProjectionStore):
         backoff = Backoff(self._retry_limit_s)
         while True:
             try:
-                super().apply(changes, positions)
+                self._store.apply(changes, positions)
                 return
             except DatabaseUnavailable as exc:
                 time.sleep(backoff.next_delay(str(exc)))

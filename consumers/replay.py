@@ -94,7 +94,7 @@ class Replay:
             self._near(side)
             self._progress.update(side.reached, force=True)
             self._progress.close()
-            side.store.flush()  # written before the lock, so that the lock is held for little
+            side.flush()  # written before the lock, so that the lock is held for little
             log.info("caught up with the live view; taking the writer lock")
             self._take_writer_lock()
             try:
@@ -126,7 +126,6 @@ class Replay:
             if time.monotonic() > deadline:
                 return False
             side.turn(targets)
-        side.store.flush()
         self._conclude(side, targets)
         self.summary.lock_held_s = time.monotonic() - taken
         log.info("held the writer lock for %.3f s", self.summary.lock_held_s)
@@ -145,9 +144,9 @@ class Replay:
         return targets
 
     def _conclude(self, side: SideReader, targets: Mapping[int, int]) -> None:
-        self.summary.records, self.summary.poison = side.projector.applied, len(side.poison.seen)
-        ahead = [p for p, at in side.projector.positions.items() if (at or 0) > targets.get(p, 0)]
-        side.store.close()
+        written = side.finish_writing()
+        self.summary.records, self.summary.poison = written.records, written.poison
+        ahead = [p for p, at in written.positions.items() if at > targets.get(p, 0)]
         if self._options.verify:
             # Compared after the lock is let go, in a snapshot of this moment.
             self.store.begin_snapshot()

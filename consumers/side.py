@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from consumers.kafka import DeadLetters, KafkaUnavailable
+from consumers.batch import records
+from consumers.kafka import KafkaUnavailable
 from consumers.pipeline import PipelinedStore
 from consumers.projector import Projector
 from ums_find import kafka
 from ums_find.kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
 from ums_find.settings import KafkaSettings, Settings
 from ums_find.store import Tables
+from ums_find.store.projection import ProjectionStore
 
-log = logging.getLogger(__name__)
 
-
-class PoisonCounter(DeadLetters):
-    """Counts poison records instead of dead-lettering them: the live consumer already did."""
+class PoisonCounter:
+    """A dead-letter sink that counts poison records instead: the live consumer dead-lettered them."""
 
     def __init__(self) -> None:
         self.seen: set[tuple[int, int]] = set()
@@ -58,6 +57,15 @@ def topic_extent(settings: KafkaSettings, timeout_s: float = 10.0) -> Extent:
     return Extent(starts, ends, config["cleanup.policy"])
 
 
+@dataclass(frozen=True)
+class Written:
+    """What a side reader wrote: records applied (poison included), poison passed over, next offsets."""
+
+    records: int
+    poison: int
+    positions: dict[int, int]
+
+
 class SideReader:
     """Applies the topic, from its start, to the side tables with the live consumer's Projector."""
 
@@ -65,12 +73,13 @@ class SideReader:
         overrides = {"enable.partition.eof": True, "queued.max.messages.kbytes": 65536}
         self.consumer = kafka.consumer(settings.kafka, f"{settings.kafka.group_id}.replay", **overrides)
         # The live consumer's name: the swap then hands these checkpoints over as they are.
-        self.store = PipelinedStore(settings, settings.consumer.name, settings.kafka.topic, tables)
-        self.poison = PoisonCounter()
-        self.projector = Projector(
+        writer = ProjectionStore(settings.mysql, settings.consumer.name, settings.kafka.topic, tables)
+        self._store = PipelinedStore(writer, settings.consumer.retry_max_s)
+        self._poison = PoisonCounter()
+        self._projector = Projector(
             self.consumer,
-            self.store,
-            self.poison,
+            self._store,
+            self._poison,
             settings.kafka.topic,
             batch_size=settings.consumer.replay_batch_size,
             retry_limit_s=settings.consumer.retry_max_s,
@@ -82,17 +91,16 @@ class SideReader:
 
     def start(self) -> None:
         """Read every partition from its beginning (the side tables are empty)."""
-        self.projector.positions = dict.fromkeys(self.partitions)
-        self.consumer.assign([TopicPartition(self._topic, p, OFFSET_BEGINNING) for p in self.partitions])
+        self._projector.partitions.read_from_beginning(self.partitions)
 
     def turn(self, targets: Mapping[int, int] | None = None) -> None:
         """Fetch and apply one batch; with `targets`, only records before each partition's target."""
-        records = self._records(self.consumer.consume(self._batch, 0.2))
+        fetched = records(self.consumer.consume(self._batch, 0.2), self._on_event)
         if targets is not None:
-            records = self._before(records, targets)
-        self.projector.apply(records)
-        for part, offset in self.projector.positions.items():
-            self.reached[part] = max(self.reached[part], offset or 0)
+            fetched = self._before(fetched, targets)
+        self._projector.apply(fetched)
+        for part, offset in self._positions().items():
+            self.reached[part] = max(self.reached[part], offset)
 
     def highs(self) -> dict[int, int]:
         """Each partition's high watermark, from the broker (KafkaUnavailable if it does not answer)."""
@@ -105,30 +113,35 @@ class SideReader:
     def rewind(self) -> None:
         """Go back to the applied positions, to fetch again what `turn` left out."""
         for part in self.partitions:
-            offset = self.projector.positions.get(part)
+            offset = self._projector.positions.get(part)
             self.reached[part] = offset or 0
             target = OFFSET_BEGINNING if offset is None else offset
             self.consumer.seek(TopicPartition(self._topic, part, target))
 
+    def flush(self) -> None:
+        """Wait until every applied batch is written (WriterFailed if one could not be)."""
+        self._store.flush()
+
+    def finish_writing(self) -> Written:
+        """Write what is queued, leave the database, and say what the side tables hold."""
+        self._store.flush()
+        self._store.close()
+        return Written(self._projector.applied, len(self._poison.seen), self._positions())
+
     def close(self) -> None:
         """Leave the broker and the database."""
         self.consumer.close()
-        self.store.close()
+        self._store.close()
 
-    def _records(self, messages: Sequence[Message]) -> list[Message]:
-        records = []
-        for msg in messages:
-            err = msg.error()
-            if err is None:
-                records.append(msg)
-            elif err.code() == KafkaError._PARTITION_EOF:
-                part = int(msg.partition() or 0)
-                self.reached[part] = max(self.reached[part], int(msg.offset() or 0))
-            elif err.fatal():
-                raise KafkaUnavailable(str(err))
-            else:
-                log.warning("consume error: %s", err)
-        return records
+    def _positions(self) -> dict[int, int]:
+        return {p: offset or 0 for p, offset in self._projector.positions.items()}
+
+    def _on_event(self, msg: Message, err: KafkaError) -> bool:
+        if err.code() != KafkaError._PARTITION_EOF:
+            return False
+        part = int(msg.partition() or 0)
+        self.reached[part] = max(self.reached[part], int(msg.offset() or 0))
+        return True
 
     def _before(self, records: list[Message], targets: Mapping[int, int]) -> list[Message]:
         kept = []

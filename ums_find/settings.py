@@ -19,6 +19,7 @@ from ums_find.settings_fields import (
     IDENT,
     NAME,
     PORT,
+    PORT_OR_OFF,
     TOPIC_NAME,
     Secret,
     SettingsError,
@@ -139,7 +140,7 @@ class ConsumerSettings:
     batch_size: int = env("UMS_BATCH_SIZE", "2000", integer(1, 100_000))
     batch_wait_s: float = env("UMS_BATCH_WAIT_S", "0.1", number(0.0, 60.0))
     retry_max_s: float = env("UMS_DB_RETRY_MAX_S", "300", number(0.0, 86_400.0))
-    http_port: int = env("UMS_CONSUMER_HTTP_PORT", "8081", integer(0, 65535))
+    http_port: int = env("UMS_CONSUMER_HTTP_PORT", "8081", PORT_OR_OFF)
     stall_s: float = env("UMS_CONSUMER_STALL_S", "60", number(1.0, 3_600.0))
     replay_batch_size: int = env("UMS_REPLAY_BATCH_SIZE", "10000", integer(1, 100_000))
     replay_lock_s: float = env("UMS_REPLAY_LOCK_S", "5", number(0.1, 600.0))

@@ -100,6 +100,7 @@ def choice(*choices: str) -> Callable[[str], str]:
 
 
 PORT = integer(1, 65535)
+PORT_OR_OFF = integer(0, 65535)  # 0: the server is not started
 IDENT = matching(_IDENTIFIER, "identifier (letters, digits, _)")
 TOPIC_NAME = matching(_TOPIC, "topic name")
 NAME = matching(re.compile(r"[A-Za-z0-9._-]{1,64}"), "name")

@@ -39,4 +39,7 @@ def test_replay_is_timed_while_lookups_run(
     assert result["available"] and result["exit_code"] == 0
     assert result["seconds"] >= 1 and result["lookups"] > 0 and result["failed_lookups"] == 0
     assert {p.role for p in procs} == {"api:ums-find", "replay"}
-    assert replay_rows(result)[0][-1] == "met"
+    bare = {"bare-upsert": {"seconds": {"median": result["seconds"] / 1.5}}}
+    assert replay_rows(result, bare)[0][-1] == "met"
+    slow = {"bare-upsert": {"seconds": {"median": result["seconds"] / 2.5}}}
+    assert replay_rows(result, slow)[0][-3:] == ("2.5x bare upsert", "<= 2x bare upsert, 0 failed", "NOT met")

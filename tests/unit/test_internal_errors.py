@@ -63,7 +63,7 @@ def test_the_projector_applies_the_rest_dead_letters_counts_and_logs_it(
 ) -> None:
     store, letters = Store(), DeadLetters()
     projector = Projector(Consumer(), store, letters, "user-added", parser=fragile)  # type: ignore[arg-type]
-    projector.positions = {0: None}
+    projector.positions[0] = None  # owned, nothing stored yet
     with caplog.at_level(logging.ERROR, logger="consumers.projector"):
         projector.apply([record(0, GOOD), record(1, BAD), record(2, GOOD)])
     assert letters.sent == [(1, "internal error: KeyError")]

@@ -58,3 +58,25 @@ def test_the_positions_age_counts_from_the_last_successful_read() -> None:
     assert math.isnan(watch.age_s)
     assert watch.current() == {0: 5}
     assert 0 <= watch.age_s < 3600
+
+
+def test_the_consumer_metrics_keep_the_names_alerts_and_dashboards_read() -> None:
+    metrics = ConsumerMetrics()
+    metrics.watch_loop(Loop(last_turn=time.monotonic()), 60.0)
+    kinds = {family.name: family.type for family in metrics.registry.collect()}
+    assert kinds == {
+        "ums_consumer_records_applied": "counter",
+        "ums_consumer_poison_records": "counter",
+        "ums_consumer_internal_errors": "counter",
+        "ums_consumer_batch_records": "histogram",
+        "ums_consumer_batch_seconds": "histogram",
+        "ums_consumer_retries": "counter",
+        "ums_consumer_paused": "gauge",
+        "ums_consumer_checkpoint": "gauge",
+        "ums_consumer_lag": "gauge",
+        "ums_consumer_checkpoint_ahead": "counter",
+        "ums_consumer_last_poll_timestamp_seconds": "gauge",
+        "ums_consumer_last_applied_record_timestamp_seconds": "gauge",
+        "ums_consumer_last_poll_age_seconds": "gauge",
+        "ums_consumer_stalled": "gauge",
+    }

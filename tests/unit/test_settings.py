@@ -22,6 +22,8 @@ def test_defaults_match_the_local_stack() -> None:
     [
         ("UMS_MYSQL_PORT", "nope"),
         ("UMS_HTTP_PORT", "70000"),
+        ("UMS_HTTP_PORT", "0"),
+        ("UMS_CONSUMER_HTTP_PORT", "65536"),
         ("UMS_MYSQL_DATABASE", "glarimy; DROP"),
         ("UMS_TOPIC", "bad topic"),
         ("UMS_MYSQL_HOST", " "),
@@ -30,6 +32,11 @@ def test_defaults_match_the_local_stack() -> None:
 def test_an_invalid_setting_is_named(var: str, value: str) -> None:
     with pytest.raises(SettingsError, match=var):
         Settings.from_env({var: value})
+
+
+def test_the_consumer_probes_may_be_turned_off_with_port_zero() -> None:
+    assert Settings.from_env({"UMS_CONSUMER_HTTP_PORT": "0"}).consumer.http_port == 0
+    assert Settings.from_env({}).consumer.http_port == 8081
 
 
 def test_password_file_wins_and_a_missing_one_is_named(tmp_path: Path) -> None:

@@ -5,61 +5,21 @@ of the product takes clients, types and helpers from here, so connection and sec
 are decided in one place.
 """
 
-from ums_find.kafka.build import admin, client_config, consumer, producer
-from ums_find.kafka.client import (
-    OFFSET_BEGINNING,
-    TIMESTAMP_CREATE_TIME,
-    TIMESTAMP_NOT_AVAILABLE,
-    AclOperation,
-    AdminClient,
-    ConfigResource,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    KafkaUnavailable,
-    Message,
-    NewTopic,
-    Producer,
-    ResourceType,
-    TopicCollection,
-    TopicPartition,
-    raise_refusal,
-)
+from ums_find.kafka import build, client, metadata, noise
+from ums_find.kafka.build import *  # noqa: F403 - the names each module lists as its own
+from ums_find.kafka.client import *  # noqa: F403
 from ums_find.kafka.delivery import Delivery, Outgoing, deliver_all
-from ums_find.kafka.metadata import create_topics, partitions, topic_configs, watermarks
-from ums_find.kafka.noise import librdkafka_logger, log_deduplicated
+from ums_find.kafka.metadata import *  # noqa: F403
+from ums_find.kafka.noise import *  # noqa: F403
 from ums_find.kafka.refusal import KafkaRefused
 
 __all__ = [
-    "OFFSET_BEGINNING",
-    "TIMESTAMP_CREATE_TIME",
-    "TIMESTAMP_NOT_AVAILABLE",
-    "AclOperation",
-    "AdminClient",
-    "ConfigResource",
-    "Consumer",
+    *client.__all__,
+    *build.__all__,
+    *metadata.__all__,
+    *noise.__all__,
     "Delivery",
-    "KafkaError",
-    "KafkaException",
     "KafkaRefused",
-    "KafkaUnavailable",
-    "Message",
-    "NewTopic",
     "Outgoing",
-    "Producer",
-    "ResourceType",
-    "TopicCollection",
-    "TopicPartition",
-    "admin",
-    "client_config",
-    "consumer",
-    "create_topics",
     "deliver_all",
-    "librdkafka_logger",
-    "log_deduplicated",
-    "partitions",
-    "producer",
-    "raise_refusal",
-    "topic_configs",
-    "watermarks",
 ]

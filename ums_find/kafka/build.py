@@ -20,6 +20,8 @@ from ums_find.kafka.refusal import Refusals
 from ums_find.kafka.security import security_config
 from ums_find.settings import KafkaSettings
 
+__all__ = ["admin", "client_config", "consumer", "producer"]
+
 log = logging.getLogger(__name__)
 
 

@@ -17,6 +17,8 @@ from ums_find.kafka.client import (
     raise_refusal,
 )
 
+__all__ = ["create_topics", "partitions", "topic_configs", "watermarks"]
+
 log = logging.getLogger(__name__)
 
 

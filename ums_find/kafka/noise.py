@@ -8,6 +8,8 @@ import time
 
 from ums_find.kafka.refusal import REFUSAL_NOISE
 
+__all__ = ["librdkafka_logger", "log_deduplicated"]
+
 _LAST_LOGGED: dict[str, float] = {}
 _REPEAT_S = 60.0
 
