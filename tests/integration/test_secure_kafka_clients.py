@@ -68,3 +68,21 @@ def test_a_refused_consumer_and_producer_raise_instead_of_retrying(secure_stack:
     producer.produce(settings.kafka.topic, key=b"k", value=b"v")
     with pytest.raises(kafka.KafkaRefused, match="TLS refused"):
         producer.flush(60)
+
+
+def test_mutual_tls_takes_the_client_certificate_and_refuses_its_absence(secure_stack: SecureStack) -> None:
+    plain = {
+        "kafka_bootstrap": f"127.0.0.1:{secure_stack.kafka_mtls_port}",
+        "kafka_security_protocol": "SSL",
+        "kafka_ca_file": secure_stack.ca_file,
+    }
+    certified = {
+        **plain,
+        "kafka_cert_file": secure_stack.tls_file("client.pem"),
+        "kafka_key_file": secure_stack.tls_file("client.key"),
+    }
+    settings = Settings.from_env({}).override(**certified)
+    assert kafka.admin(settings.kafka).list_topics(timeout=30.0).brokers
+    without = Settings.from_env({}).override(**plain)
+    with pytest.raises(kafka.KafkaRefused, match="did not accept the client certificate"):
+        kafka.admin(without.kafka).list_topics(timeout=30.0)

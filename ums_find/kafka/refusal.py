@@ -48,7 +48,10 @@ def refusal_reason(kafka: KafkaSettings, code_name: str, text: str) -> str | Non
             f" or does not name the host of UMS_KAFKA_BOOTSTRAP={kafka.bootstrap}"
         )
     elif any(marker in lowered for marker in _CLIENT_CERTIFICATE):
-        why = "Kafka TLS refused: the broker did not accept the client certificate (UMS_KAFKA_CERT_FILE)"
+        why = (
+            "Kafka TLS refused: the broker did not accept the client certificate, or wants one"
+            " (UMS_KAFKA_CERT_FILE, UMS_KAFKA_KEY_FILE)"
+        )
     else:
         return None
     return f"{why} [{_short(text)}]"
