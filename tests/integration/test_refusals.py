@@ -80,7 +80,11 @@ def the_refusal(done: subprocess.CompletedProcess[str], stack: SecureStack) -> s
     return str(errors[0])
 
 
-@pytest.mark.parametrize("args", [("consume",), ("replay",), ("status",), PUBLISH], ids=lambda a: a[0])
+@pytest.mark.parametrize(
+    "args",
+    [("consume",), ("replay",), ("status",), PUBLISH, ("dlq", "show")],
+    ids=lambda a: "-".join(a[:2]) if a[0] == "dlq" else a[0],
+)
 @pytest.mark.parametrize("case", sorted(KAFKA))
 def test_kafka_refusing_a_command_ends_it_with_code_7(
     secure_stack: SecureStack, world: Settings, tmp_path: Path, args: tuple[str, ...], case: str

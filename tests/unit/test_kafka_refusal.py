@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import pytest
@@ -11,7 +12,7 @@ from flask.testing import FlaskClient
 from tests.unit.fakes import FakeReader
 from ums_find.http.app import create_app
 from ums_find.http.partitions import PartitionMap
-from ums_find.kafka import KafkaRefused, librdkafka_logger
+from ums_find.kafka import KafkaError, KafkaException, KafkaRefused, RefusalGuard, client, librdkafka_logger
 from ums_find.kafka.refusal import Refusals, refusal_reason
 from ums_find.settings import KafkaSettings, Settings
 
@@ -138,3 +139,56 @@ def test_the_api_is_ready_again_once_kafka_answers() -> None:
     answers.append(3)
     partitions.refresh()
     assert partitions.refused is None and partitions.count == 3
+
+
+class Guarded(RefusalGuard):
+    """A client's guard alone: calls are the test's, nothing to serve."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self._refusals = Refusals(kafka)
+        self.asked: list[float] = []
+
+    def ask(self, outcomes: list[str], timeout: float) -> str:
+        def call(step: float) -> str:
+            self.asked.append(step)
+            outcome = outcomes.pop(0)
+            if outcome == "timeout":
+                time.sleep(step)  # the slice ran out
+            if outcome in ("timeout", "fail"):
+                raise KafkaException(KafkaError(KafkaError._TRANSPORT))
+            return outcome
+
+        return self._sliced(call, timeout)
+
+
+@pytest.fixture
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(client, "FIRST_SLICE_S", 0.01)
+
+
+def test_a_slice_that_ran_out_is_asked_again_longer(kafka: KafkaSettings, fast: None) -> None:
+    guard = Guarded(kafka)
+    assert guard.ask(["timeout", "timeout", "answer"], 30.0) == "answer"
+    assert guard.asked == [0.01, 0.02, 0.04]
+
+
+def test_a_failure_of_the_library_itself_is_the_answer(kafka: KafkaSettings, fast: None) -> None:
+    guard = Guarded(kafka)
+    with pytest.raises(KafkaException):
+        guard.ask(["fail", "answer"], 30.0)
+    assert guard.asked == [0.01]
+
+
+def test_a_refusal_ends_the_wait_at_the_first_slice(kafka: KafkaSettings, fast: None) -> None:
+    guard = Guarded(kafka)
+    guard._refusals.note("_AUTHENTICATION", AUTH)
+    with pytest.raises(KafkaRefused, match="cannot authenticate"):
+        guard.ask(["timeout", "answer"], 30.0)
+    assert guard.asked == [0.01]
+
+
+def test_an_answer_ends_an_old_refusal(kafka: KafkaSettings, fast: None) -> None:
+    guard = Guarded(kafka)
+    guard._refusals.note("_AUTHENTICATION", AUTH)
+    assert guard.ask(["answer"], 30.0) == "answer"
+    guard.check_refusal()

@@ -41,6 +41,7 @@ __all__ = [
     "Message",
     "NewTopic",
     "Producer",
+    "RefusalGuard",
     "ResourceType",
     "TopicCollection",
     "TopicPartition",
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_FIRST_SLICE_S = 0.5  # a metadata request's first wait; each next one doubles, within the caller's timeout
+FIRST_SLICE_S = 0.5  # a metadata request's first wait; each next one doubles, within the caller's timeout
 _FLUSH_SLICE_S = 0.5
 
 
@@ -60,7 +61,7 @@ def _forever(timeout: float | None) -> float:
     return math.inf if timeout is None or timeout < 0 else timeout
 
 
-class _Guard:
+class RefusalGuard:
     """Raises the broker's refusal (password, certificate) from the calls, where librdkafka would retry."""
 
     _refusals: Refusals
@@ -75,14 +76,16 @@ class _Guard:
 
     def _sliced(self, call: Callable[[float], T], timeout: float | None) -> T:
         # A refused client fails every request until the caller's timeout: ask in growing
-        # slices, so that a refusal ends the wait at once rather than after it all.
-        deadline, slice_s = time.monotonic() + _forever(timeout), _FIRST_SLICE_S
+        # slices, so that a refusal ends the wait at once rather than after it all. Only a
+        # slice that ran out is asked again; a failure before (librdkafka's own) is the answer.
+        deadline, slice_s = time.monotonic() + _forever(timeout), FIRST_SLICE_S
         while True:
+            step, started = max(0.0, min(slice_s, deadline - time.monotonic())), time.monotonic()
             try:
-                found = call(max(0.0, min(slice_s, deadline - time.monotonic())))
+                found = call(step)
             except KafkaException:
                 self.check_refusal()
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or time.monotonic() - started < 0.9 * step:
                     raise
                 slice_s *= 2
             else:
@@ -90,7 +93,7 @@ class _Guard:
                 return found
 
 
-class GuardedConsumer(_Guard, Consumer):
+class GuardedConsumer(RefusalGuard, Consumer):
     def __init__(self, config: dict[str, Any], refusals: Refusals) -> None:
         super().__init__(config)
         self._refusals, self._subscribed = refusals, False
@@ -125,7 +128,7 @@ class GuardedConsumer(_Guard, Consumer):
             raise
 
 
-class GuardedProducer(_Guard, Producer):
+class GuardedProducer(RefusalGuard, Producer):
     def __init__(self, config: dict[str, Any], refusals: Refusals) -> None:
         super().__init__(config)
         self._refusals = refusals
@@ -148,7 +151,7 @@ class GuardedProducer(_Guard, Producer):
                 return left
 
 
-class GuardedAdmin(_Guard, AdminClient):
+class GuardedAdmin(RefusalGuard, AdminClient):
     def __init__(self, config: dict[str, Any], refusals: Refusals) -> None:
         super().__init__(config)
         self._refusals = refusals
@@ -162,5 +165,5 @@ class GuardedAdmin(_Guard, AdminClient):
 
 def raise_refusal(client: object) -> None:
     """After a failed call: raise KafkaRefused if the broker refused this client's password or certificate."""
-    if isinstance(client, _Guard):
+    if isinstance(client, RefusalGuard):
         client.check_refusal()
