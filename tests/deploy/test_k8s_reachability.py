@@ -22,6 +22,8 @@ CONNECTS = {
 }
 WORKLOADS = (("", "Deployment", "ums-find-service"), ("", "Deployment", "ums-find-consumer"))
 WORKLOADS += (("replay", "Job", "ums-find-replay"),)
+WORKLOADS += (("secured", "Deployment", "ums-find-service"), ("secured", "Deployment", "ums-find-consumer"))
+WORKLOADS += (("secured/replay", "Job", "ums-find-replay"),)
 
 
 def targets(settings: Settings, needs: set[str]) -> set[tuple[str, int]]:
@@ -63,13 +65,22 @@ def egress_allows(policies: list[dict[str, Any]], protocol: str, port: int) -> b
     return not policies
 
 
+def _unfiled(name: str) -> str:
+    return name.removesuffix("_FILE") if name.endswith("PASSWORD_FILE") else name
+
+
+def _secret(name: str, value: str) -> bool:
+    return value.startswith("secret:") or name.endswith("PASSWORD")
+
+
 def unreachable(docs: tuple[dict[str, Any], ...], workload: dict[str, Any]) -> list[str]:
     """Each container's server (and DNS to find it) that its pod's policies would cut off."""
     policies = policies_for(docs, workload)
     cut = []
     for container in containers(workload):
-        env = {k: v for k, v in environment(docs, container).items() if not k.endswith("_FILE")}
-        settings = Settings.from_env({k: v for k, v in env.items() if not v.startswith("secret:")})
+        # Files and Secrets stand for values the settings need (a SASL password) but do not route by.
+        env = {_unfiled(k): v for k, v in environment(docs, container).items()}
+        settings = Settings.from_env({k: "from-a-secret" if _secret(k, v) else v for k, v in env.items()})
         for host, port in targets(settings, CONNECTS[container["args"][0]]):
             if not egress_allows(policies, "TCP", port):
                 cut.append(f"{container['name']} -> {host}:{port}")
@@ -80,11 +91,12 @@ def unreachable(docs: tuple[dict[str, Any], ...], workload: dict[str, Any]) -> l
 
 @pytest.mark.parametrize(("kustomization", "kind", "name"), WORKLOADS, ids=lambda v: str(v) or "k8s")
 def test_every_server_a_process_connects_to_is_allowed(kustomization: str, kind: str, name: str) -> None:
-    # The replay Job's policy and settings come with k8s/, applied before it.
-    docs = render("") + (render(kustomization) if kustomization else ())
+    # The replay Job's policy and settings come with k8s/ (or k8s/secured), applied before it.
+    applied = render("secured" if kustomization.startswith("secured") else "")
+    docs = applied + (render(kustomization) if kustomization not in ("", "secured") else ())
     workload = find(render(kustomization), kind, name)
     assert policies_for(docs, workload), f"{name}: no policy isolates it"
-    assert unreachable(render(""), workload) == []
+    assert unreachable(applied, workload) == []
 
 
 def test_a_policy_without_kafka_cuts_the_api_off() -> None:

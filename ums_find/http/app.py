@@ -23,6 +23,7 @@ from ums_find.http.web import (
     AnyTextConverter,
     RequestObserver,
     error_body,
+    error_response,
     etag_matches,
     etag_of,
     json_response,
@@ -136,8 +137,12 @@ def healthz() -> Response:
 
 @bp.get("/readyz", provide_automatic_options=False)
 def readyz() -> Response:
-    """Ready when the database answers."""
-    lookups().reader.ping()
+    """Ready when the database answers, and Kafka has not refused the API's password or certificate."""
+    ctx = lookups()
+    ctx.reader.ping()
+    if ctx.partitions.refused is not None:
+        # The reason stays in the log: this answer may reach the public.
+        return error_response(503, "kafka_refused", "Kafka refused the API's credentials (see the log)")
     return json_response({"status": "ready"})
 
 
