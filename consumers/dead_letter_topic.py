@@ -80,6 +80,7 @@ def check_dead_letter_topic(settings: KafkaSettings, timeout_s: float = 10.0) ->
             raise DeadLettersRefused(f"the dead-letter topic {dlq} does not exist: create it") from None
         if isinstance(err, KafkaError) and err.code() in _REFUSED:
             raise DeadLettersRefused(f"not authorised to use the dead-letter topic {dlq}: {err}") from None
+        kafka.raise_refusal(admin)  # a password or certificate refused: not to be waited out
         raise KafkaUnavailable(f"cannot check the dead-letter topic {dlq}: {exc}") from exc
     except TimeoutError:
         raise KafkaUnavailable(f"cannot check the dead-letter topic {dlq}: no answer") from None

@@ -20,7 +20,7 @@ from consumers.projector import CheckpointAhead, Projector, RetryBudgetExceeded
 from ums_find import kafka
 from ums_find.kafka import Consumer, Producer
 from ums_find.settings import Settings
-from ums_find.store import ProjectionStore
+from ums_find.store import DatabaseUnavailable, ProjectionStore
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ def _consume(settings: Settings, stop: threading.Event, metrics: ConsumerMetrics
         "consuming %s as %s (group %s)", settings.kafka.topic, settings.consumer.name, settings.kafka.group_id
     )
     try:
+        _check_database(store)
         projector.run(stop)
         return 0
     except DeadLettersRefused as exc:
@@ -136,6 +137,15 @@ def _consume(settings: Settings, stop: threading.Event, metrics: ConsumerMetrics
     finally:
         _close(consumer, producer, store, settings.shutdown_s / 2)
         log.info("stopped after applying %d records", projector.applied)
+
+
+def _check_database(store: ProjectionStore) -> None:
+    # A refused password or certificate ends the run at once (DatabaseRefused, exit code 6,
+    # from the command); an outage is the loop's to wait out.
+    try:
+        store.load_positions([])
+    except DatabaseUnavailable:
+        pass
 
 
 def wait_for_dead_letter_topic(settings: Settings, stop: threading.Event) -> int | None:
@@ -157,7 +167,10 @@ def _close(consumer: Consumer, producer: Producer, store: ProjectionStore, budge
     # close() leaves the group and may wait on an unreachable broker: never past the budget.
     deadline = time.monotonic() + budget_s
     bounded(consumer.close, budget_s, "closing the consumer")
-    producer.flush(max(0.0, deadline - time.monotonic()))
+    try:
+        producer.flush(max(0.0, deadline - time.monotonic()))
+    except kafka.KafkaRefused:
+        pass  # what ends the run: its caller reports it
     store.close()
 
 

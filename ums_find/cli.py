@@ -14,6 +14,7 @@ import click
 from ums_find import logs
 from ums_find.domain import DomainError, Name, User
 from ums_find.events import parse_phone, parse_since
+from ums_find.refusals import exit_on_refusal
 from ums_find.settings import Settings, SettingsError
 
 
@@ -37,15 +38,6 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-EXIT_REFUSED = 6
-
-
-def refused(exc: Exception) -> None:
-    """One log line naming what the server refused, and the exit code for it (not transient)."""
-    logging.getLogger("ums_find").error("%s", exc)
-    sys.exit(EXIT_REFUSED)
-
-
 @click.group()
 def main() -> None:
     """ums-find: the query side of the User Management System."""
@@ -55,14 +47,13 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Create the database and tables if absent (idempotent)."""
-    from ums_find.store import DatabaseRefused, DatabaseUnavailable
+    from ums_find.store import DatabaseUnavailable
     from ums_find.store import migrate as run_migrate
 
     settings = load_settings()
     try:
-        run_migrate(settings)
-    except DatabaseRefused as exc:
-        refused(exc)
+        with exit_on_refusal():
+            run_migrate(settings)
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"migrated database {settings.mysql.database}")
@@ -78,12 +69,14 @@ def consume() -> None:
     settings = load_settings()
     stop = stop_on_signals()
     exit_after_signal(stop, settings.shutdown_s)
-    try:
-        ensure_topics(settings.kafka)
-    except KafkaUnavailable as exc:
-        # The consumer waits for the broker by itself; the topics can be made later.
-        logging.getLogger(__name__).warning("%s", exc)
-    sys.exit(run_projection(settings, stop))
+    with exit_on_refusal():
+        try:
+            ensure_topics(settings.kafka)
+        except KafkaUnavailable as exc:
+            # The consumer waits for the broker by itself; the topics can be made later.
+            logging.getLogger(__name__).warning("%s", exc)
+        code = run_projection(settings, stop)
+    sys.exit(code)
 
 
 @main.command()
@@ -123,16 +116,18 @@ def publish(
     settings = load_settings()
     producer = kafka.producer(settings.kafka)
     try:
-        ensure_topics(settings.kafka)
-        if count is not None:
+        with exit_on_refusal():
+            ensure_topics(settings.kafka)
+            if count is None:
+                user = _user(name or "", phone or "", since)
+                click.echo(publish_user(producer, settings.kafka.topic, user))
+                return
             acked = publish_random(producer, settings.kafka.topic, count, seed)
-            click.echo(f"published {acked} of {count} random users to {settings.kafka.topic}")
-            if acked < count:
-                sys.exit(1)
-        else:
-            click.echo(publish_user(producer, settings.kafka.topic, _user(name or "", phone or "", since)))
     except kafka.KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(f"published {acked} of {count} random users to {settings.kafka.topic}")
+    if acked < count:
+        sys.exit(1)
 
 
 @main.command()
@@ -145,9 +140,10 @@ def replay(verify: bool, drop_old: bool, force: bool) -> None:
     """Rebuild the view from the start of the topic beside the live one, then swap it in."""
     from consumers.replay import run_replay
 
-    sys.exit(
-        run_replay(load_settings(), verify=verify, drop_old=drop_old, force=force, stop=stop_on_signals())
-    )
+    settings, stop = load_settings(), stop_on_signals()
+    with exit_on_refusal():
+        code = run_replay(settings, verify=verify, drop_old=drop_old, force=force, stop=stop)
+    sys.exit(code)
 
 
 @main.command()
@@ -158,12 +154,11 @@ def status(as_json: bool) -> None:
 
     from consumers.status import gather, render
     from ums_find.kafka import KafkaException
-    from ums_find.store import DatabaseRefused, DatabaseUnavailable
+    from ums_find.store import DatabaseUnavailable
 
     try:
-        found = gather(load_settings())
-    except DatabaseRefused as exc:
-        refused(exc)
+        with exit_on_refusal():
+            found = gather(load_settings())
     except (KafkaException, LookupError, DatabaseUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(found.as_json(), indent=2) if as_json else render(found))
@@ -212,7 +207,8 @@ def dlq_redrive(originals: tuple[str, ...], everything: bool) -> None:
         # As large as the topic takes: a dead letter may be as large as its record was.
         limit = topic_producer_limit(settings.kafka, settings.kafka.topic)
         producer = kafka.producer(settings.kafka, **{"message.max.bytes": limit})
-        count = redrive(producer, settings.kafka.topic, chosen)
+        with exit_on_refusal():
+            count = redrive(producer, settings.kafka.topic, chosen)
     except kafka.KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"redrove {count} records to {settings.kafka.topic}")
@@ -222,6 +218,7 @@ def _dead_letters(read: Any) -> list[Any]:
     from ums_find.kafka import KafkaException, KafkaUnavailable
 
     try:
-        return list(read(load_settings().kafka))
+        with exit_on_refusal():
+            return list(read(load_settings().kafka))
     except (KafkaException, KafkaUnavailable, LookupError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -37,6 +37,24 @@ from ums_find.settings_fields import (
 
 __all__ = ["Secret", "Settings", "SettingsError"]
 
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+
+
+def host_list(raw: str) -> str:
+    """A check: empty, or comma-separated host:port items (normalised: no blanks)."""
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in items:
+        _endpoint(item)
+    return ",".join(items)
+
+
+def _endpoint(item: str) -> tuple[str, int]:
+    host, sep, port = item.rpartition(":")
+    if not sep or not HOST_PATTERN.fullmatch(host) or "%" in host:
+        raise ValueError(f"{item!r} is not host:port")
+    return host, PORT(port)
+
 
 @dataclass(frozen=True)
 class MySQLSettings:
@@ -60,6 +78,15 @@ class MySQLSettings:
     ssl_cert: str | None = env("UMS_MYSQL_SSL_CERT", "", unset_or(text))
     ssl_key: str | None = env("UMS_MYSQL_SSL_KEY", "", unset_or(text))
     ssl_verify_identity: str = env("UMS_MYSQL_SSL_VERIFY_IDENTITY", "on", choice("on", "off"))
+    # The API's read endpoints (replicas of this primary), "host:port,host:port"; empty: the primary.
+    read_hosts: str = env("UMS_MYSQL_READ_HOSTS", "", host_list)
+    # A replica whose checkpoints trail the primary's by more than this is skipped.
+    read_max_lag_s: float = env("UMS_MYSQL_READ_MAX_LAG_S", "5", number(0.1, 3_600.0))
+
+    @property
+    def read_endpoints(self) -> list[tuple[str, int]]:
+        """UMS_MYSQL_READ_HOSTS as (host, port) pairs, in their order."""
+        return [_endpoint(item) for item in self.read_hosts.split(",") if item]
 
 
 @dataclass(frozen=True)
@@ -83,6 +110,16 @@ class KafkaSettings:
     group_id: str = env("UMS_GROUP_ID", "ums-find", text)
     session_timeout_s: float = env("UMS_KAFKA_SESSION_TIMEOUT_S", "45", number(1.0, 3_600.0))
     group_instance_id: str = env("UMS_GROUP_INSTANCE_ID", "", str.strip)
+    security_protocol: str = env("UMS_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", choice(*KAFKA_PROTOCOLS))
+    sasl_mechanism: str = env("UMS_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", choice(*SASL_MECHANISMS))
+    username: str = env("UMS_KAFKA_USERNAME", "", str.strip)
+    password: Secret = secret("UMS_KAFKA_PASSWORD")
+    ca_file: str = env("UMS_KAFKA_CA_FILE", "", str.strip)
+    cert_file: str = env("UMS_KAFKA_CERT_FILE", "", str.strip)
+    key_file: str = env("UMS_KAFKA_KEY_FILE", "", str.strip)
+
+    def __post_init__(self) -> None:
+        _check_kafka_security(self)
 
 
 @dataclass(frozen=True)
@@ -132,6 +169,22 @@ class ConsumerSettings:
     replay_batch_size: int = env("UMS_REPLAY_BATCH_SIZE", "10000", integer(1, 100_000))
     replay_lock_s: float = env("UMS_REPLAY_LOCK_S", "5", number(0.1, 600.0))
     on_checkpoint_ahead: str = env("UMS_ON_CHECKPOINT_AHEAD", "reset", choice("reset", "fail"))
+
+
+def _check_kafka_security(kafka: KafkaSettings) -> None:
+    sasl, tls = kafka.security_protocol.startswith("SASL"), kafka.security_protocol.endswith("SSL")
+    if sasl and not (kafka.username and kafka.password):
+        raise SettingsError(
+            f"UMS_KAFKA_SECURITY_PROTOCOL={kafka.security_protocol} needs UMS_KAFKA_USERNAME and "
+            "UMS_KAFKA_PASSWORD (or UMS_KAFKA_PASSWORD_FILE)"
+        )
+    if bool(kafka.cert_file) != bool(kafka.key_file):
+        raise SettingsError("UMS_KAFKA_CERT_FILE and UMS_KAFKA_KEY_FILE go together (mutual TLS)")
+    if not tls and (kafka.ca_file or kafka.cert_file):
+        raise SettingsError(
+            "UMS_KAFKA_CA_FILE and UMS_KAFKA_CERT_FILE need UMS_KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL, "
+            f"not {kafka.security_protocol}"
+        )
 
 
 _SECTIONS: dict[str, type] = {

@@ -15,8 +15,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
 KUSTOMIZE = REPO / ".run" / "bin" / "kustomize"
-# Every kustomization in k8s/: production, its on-demand replay Job, and the local-cluster overlay.
-KUSTOMIZATIONS = ("", "replay", "dev", "dev/replay")
+# Every kustomization in k8s/: production, its on-demand replay Job, both against servers that
+# require TLS and passwords (k8s/secured), and the local-cluster overlay.
+KUSTOMIZATIONS = ("", "replay", "secured", "secured/replay", "dev", "dev/replay")
 # user-added's partitions, as dev/stack.sh, k8s/dev and docker-compose.yml create it.
 PARTITIONS = 3
 

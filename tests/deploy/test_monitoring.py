@@ -98,8 +98,9 @@ def kube_score_criticals(docs: list[dict[str, Any]], tmp_path: Path) -> set[str]
     return {line for line in done.stdout.splitlines() if line.startswith("[CRITICAL]")}
 
 
-def test_kube_score_finds_nothing_critical_but_the_deliberate(tmp_path: Path) -> None:
-    critical = kube_score_criticals([*render(""), *render("replay")], tmp_path)
+@pytest.mark.parametrize("overlay", ["", "secured/"], ids=["k8s", "k8s/secured"])
+def test_kube_score_finds_nothing_critical_but_the_deliberate(tmp_path: Path, overlay: str) -> None:
+    critical = kube_score_criticals([*render(overlay.rstrip("/")), *render(f"{overlay}replay")], tmp_path)
     assert {c for c in critical if not any(d in c for d in DELIBERATE)} == set()
 
 

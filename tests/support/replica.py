@@ -79,3 +79,8 @@ def start_replica_pair(base: Settings) -> ReplicaPair:
     )
     pair.run("up-replica")
     return pair
+
+
+def read_host(pair: ReplicaPair) -> str:
+    """The replica as UMS_MYSQL_READ_HOSTS names it."""
+    return f"{pair.replica.mysql.host}:{pair.replica.mysql.port}"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.support.stackrun import RUN_DIR, run_stack, session_ports, stack_env
+from ums_find.settings import Settings
 
 PORTS = [
     "STACK_SECURE_DB_PORT",
@@ -110,9 +114,68 @@ class SecureStack:
         args.update(overrides)
         return args
 
+    def settings(self, database: str, topic: str) -> Settings:
+        """Settings for this pair: SASL_SSL as the ums user, MySQL over verified TLS as the admin."""
+        return Settings.from_env({}).override(
+            kafka_bootstrap=f"127.0.0.1:{self.kafka_port}",
+            kafka_security_protocol="SASL_SSL",
+            kafka_sasl_mechanism="SCRAM-SHA-512",
+            kafka_username=KAFKA_USER,
+            kafka_password=self.password(f"kafka-{KAFKA_USER}"),
+            kafka_ca_file=self.ca_file,
+            mysql_host="127.0.0.1",
+            mysql_port=self.mysql_port,
+            mysql_user=MYSQL_ADMIN,
+            mysql_password=self.password("mysql-admin"),
+            mysql_ssl_ca=self.ca_file,
+            mysql_database=database,
+            topic=topic,
+            dlq_topic=f"{topic}.dlq",
+            group_id=f"g-{topic}",
+            consumer_name=f"c-{topic}",
+        )
+
+    def secret_files(self) -> dict[str, str]:
+        """The environment that gives a process both passwords from their files, none inline."""
+        return {
+            "UMS_KAFKA_PASSWORD": "",
+            "UMS_KAFKA_PASSWORD_FILE": self.password_file(f"kafka-{KAFKA_USER}"),
+            "UMS_MYSQL_PASSWORD": "",
+            "UMS_MYSQL_PASSWORD_FILE": self.password_file("mysql-admin"),
+        }
+
+    def secrets(self) -> list[str]:
+        """Every password of the pair, which no output may hold."""
+        names = [f"kafka-{KAFKA_USER}", "kafka-admin", "mysql-admin", "mysql-x509"]
+        return [self.password(name) for name in names]
+
     def run(self, command: str) -> str:
         """A `dev/stack.sh` command with this pair's ports."""
         return run_stack(command, stack_env(self.ports))
+
+
+@contextmanager
+def secure_world(stack: SecureStack) -> Iterator[Settings]:
+    """A database (migrated over TLS) and topics (created over SASL_SSL) of their own on the pair."""
+    from consumers.topics import ensure_topics
+    from tests.support.mysql import drop_database
+    from ums_find import kafka
+    from ums_find.store import migrate
+
+    suffix = uuid.uuid4().hex[:10]
+    settings = stack.settings(f"ums_tls_{suffix}", f"secure-{suffix}")
+    migrate(settings)
+    ensure_topics(settings.kafka)
+    try:
+        yield settings
+    finally:
+        drop_database(settings)
+        client = kafka.admin(settings.kafka)
+        for future in client.delete_topics([settings.kafka.topic, settings.kafka.dlq_topic]).values():
+            try:
+                future.result(timeout=30)
+            except Exception:  # noqa: BLE001 - a topic left behind harms no other test
+                pass
 
 
 def start_secure_stack() -> SecureStack:

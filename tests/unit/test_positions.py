@@ -65,3 +65,30 @@ def test_past_the_cap_a_wait_answers_at_once_and_says_whether_the_record_is_in()
     released.set()
     blocked.join(60)
     assert waiter.waiting == 0
+
+
+def test_the_reader_is_told_what_waiting_requests_need_and_only_while_they_wait() -> None:
+    released = threading.Event()
+    asked: list[dict[int, int]] = []
+    waiter: PositionWatch
+
+    def read() -> dict[int, int]:
+        asked.append(waiter.wanted())
+        return {0: 9, 1: 4} if released.is_set() else {0: 5}
+
+    waiter = PositionWatch(read, 0.001, 0.001)
+    assert waiter.wanted() == {}
+    threads = [
+        threading.Thread(target=waiter.wait_for, args=(token, 60, 8))
+        for token in (Token(0, 7), Token(0, 6), Token(1, 3))
+    ]
+    for thread in threads:
+        thread.start()
+    while waiter.waiting < 3:
+        released.wait(0.001)
+    while {0: 8, 1: 4} not in asked:  # the next offsets past the highest waited-for record
+        released.wait(0.001)
+    released.set()
+    for thread in threads:
+        thread.join(60)
+    assert waiter.wanted() == {}

@@ -23,6 +23,7 @@ from ums_find.http.web import (
     AnyTextConverter,
     RequestObserver,
     error_body,
+    error_response,
     etag_matches,
     etag_of,
     json_response,
@@ -30,6 +31,7 @@ from ums_find.http.web import (
 )
 from ums_find.settings import Settings
 from ums_find.store import Scope, UserReader
+from ums_find.store.replicas import ReplicaReader, api_reader
 
 log = logging.getLogger(__name__)
 bp = Blueprint("users", __name__)
@@ -40,7 +42,7 @@ class Lookups:
     """What the lookup route needs, built once per app."""
 
     settings: Settings
-    reader: UserReader
+    reader: UserReader | ReplicaReader
     watch: PositionWatch
     partitions: PartitionMap
     metrics: ApiMetrics
@@ -140,8 +142,12 @@ def healthz() -> Response:
 
 @bp.get("/readyz", provide_automatic_options=False)
 def readyz() -> Response:
-    """Ready when the database answers."""
-    lookups().reader.ping()
+    """Ready when the database answers, and Kafka has not refused the API's password or certificate."""
+    ctx = lookups()
+    ctx.reader.ping()
+    if ctx.partitions.refused is not None:
+        # The reason stays in the log: this answer may reach the public.
+        return error_response(503, "kafka_refused", "Kafka refused the API's credentials (see the log)")
     return json_response({"status": "ready"})
 
 
@@ -160,7 +166,7 @@ def openapi() -> Response:
 
 def create_app(
     settings: Settings | None = None,
-    user_reader: UserReader | None = None,
+    user_reader: UserReader | ReplicaReader | None = None,
     partitions: PartitionMap | None = None,
 ) -> Flask:
     """Build the API; tests may bring their own reader and partition map."""
@@ -170,13 +176,16 @@ def create_app(
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
     metrics = ApiMetrics()
-    reader = user_reader or UserReader(
+    reader = user_reader or api_reader(
         settings.mysql,
         Scope(settings.consumer.name, settings.kafka.topic),
         settings.http.db_timeout_s,
         in_use=metrics.db_in_use,
+        on_read=metrics.read_by,
     )
     watch = PositionWatch(reader.positions, settings.http.positions_refresh_s, settings.http.after_poll_s)
+    if isinstance(reader, ReplicaReader):
+        reader.wanted = watch.wanted  # `?after=` waits move the process to a server that has them
     if partitions is None:
         partitions = PartitionMap(
             kafka_partition_count(settings.kafka), settings.http.partitions_refresh_s
@@ -192,7 +201,7 @@ def create_app(
 
 
 def _live_gauges(
-    settings: Settings, reader: UserReader, watch: PositionWatch
+    settings: Settings, reader: UserReader | ReplicaReader, watch: PositionWatch
 ) -> dict[str, tuple[str, Callable[[], float]]]:
     return {
         "ums_find_db_connections_open": (

@@ -59,7 +59,14 @@ class ApiMetrics:
             "Lookups with ?after= answered stale (the wait timed out).",
             registry=self.registry,
         )
+        self.reads = Counter(
+            "ums_find_db_reads",
+            "Lookups by the server that answered them: primary, or a read replica's host:port.",
+            ["server"],
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, str, str], Callable[[float], None]] = {}
+        self._reads: dict[str, Callable[[], None]] = {}
 
     def watch(self, values: dict[str, tuple[str, Callable[[], float]]]) -> None:
         """Expose gauges whose values are read when Prometheus scrapes."""
@@ -72,6 +79,13 @@ class ApiMetrics:
         if record is None:
             record = self._children[key] = self._child(*key)
         record(seconds)
+
+    def read_by(self, server: str) -> None:
+        """Count one lookup answered by this database server."""
+        count = self._reads.get(server)
+        if count is None:
+            count = self._reads[server] = self.reads.labels(server).inc
+        count()
 
     def _child(self, route: str, method: str, status: str) -> Callable[[float], None]:
         counter = self.requests.labels(route, method, status)

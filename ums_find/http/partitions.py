@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 
 from ums_find.http.partitioner import partition_for
+from ums_find.kafka.refusal import KafkaRefused
 from ums_find.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ def kafka_partition_count(settings: KafkaSettings) -> Callable[[], int | None]:
     """A reader of the topic's partition count from the broker's metadata (None when unknown)."""
     from ums_find import kafka
 
-    client = kafka.admin(settings, logger=log)
+    client = kafka.admin(settings)
 
     def read() -> int | None:
         try:
@@ -35,6 +36,7 @@ class PartitionMap:
         self._read = read
         self._refresh_s = refresh_s
         self.count: int | None = None
+        self.refused: str | None = None  # what the broker refused (password, certificate), if it did
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._warned = False
@@ -67,10 +69,14 @@ class PartitionMap:
         """Read the count once; keep the last known one if the broker does not answer."""
         try:
             count = self._read()
+        except KafkaRefused as exc:
+            self._refused(str(exc))
+            return
         except Exception as exc:  # noqa: BLE001 - a metadata fault must not end the API
             count, why = None, f"reading it failed: {exc}"
         else:
             why = "no such topic?"
+        self.refused = None
         if count is None:
             # Warn once per outage: the refresh retries every few seconds while the count is unknown.
             log.log(logging.DEBUG if self._warned else logging.WARNING, "partition count unknown: %s", why)
@@ -87,6 +93,12 @@ class PartitionMap:
                 )
             log.info("the topic has %d partitions", count)
             self.count = count
+
+    def _refused(self, reason: str) -> None:
+        # Logged once, not at every refresh: it lasts until the settings change.
+        if reason != self.refused:
+            log.error("%s; /readyz answers 503", reason)
+        self.refused = reason
 
     def _run(self) -> None:
         while not self._stop.is_set():

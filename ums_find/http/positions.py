@@ -53,6 +53,7 @@ class PositionWatch:
         self._cond = threading.Condition()
         self._latest: dict[int, int] | None = None
         self._waiting = 0
+        self._awaited: list[Token] = []
         self._thread: threading.Thread | None = None
         self._failing = False
         self._read_at = math.nan  # monotonic time of the last successful read
@@ -66,6 +67,15 @@ class PositionWatch:
     def waiting(self) -> int:
         """How many requests wait now."""
         return self._waiting
+
+    def wanted(self) -> dict[int, int]:
+        """The positions that would release every waiting request (a reader may prefer a server with them)."""
+        with self._cond:
+            awaited = list(self._awaited)
+        wanted: dict[int, int] = {}
+        for token in awaited:
+            wanted[token.partition] = max(wanted.get(token.partition, 0), token.offset + 1)
+        return wanted
 
     def current(self) -> dict[int, int] | None:
         """The latest snapshot (read now if there is none yet); None while it cannot be read."""
@@ -85,6 +95,7 @@ class PositionWatch:
             if self._waiting >= max_waiting:
                 return token.applied(self._latest or {})
             self._waiting += 1
+            self._awaited.append(token)
             self._start()
             self._cond.notify_all()  # the poller may be sleeping its idle interval
             try:
@@ -96,6 +107,7 @@ class PositionWatch:
                 return True
             finally:
                 self._waiting -= 1
+                self._awaited.remove(token)
 
     def _start(self) -> None:
         if self._thread is None:

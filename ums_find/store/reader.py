@@ -66,6 +66,7 @@ class UserReader:
         self._lock = threading.Lock()
         self._breaker = Breaker()
         self.open_connections = 0
+        self._refusal = ""
 
     def fetch(self, name: str) -> UserRecord | None:
         """The row whose name equals `name` under the table's collation, or None."""
@@ -107,8 +108,10 @@ class UserReader:
         try:
             return self._session().run(work)
         except DatabaseRefused as exc:
-            # A password or certificate refused: /readyz answers 503, the log says which.
-            log.warning("%s", exc)
+            # A password or certificate refused: /readyz answers 503, the log says which, once
+            # (every probe and lookup meets it until the settings change).
+            log.log(logging.DEBUG if str(exc) == self._refusal else logging.ERROR, "%s", exc)
+            self._refusal = str(exc)
             raise DatabaseUnavailable(f"{REFUSED}: {exc}", REFUSED) from exc
         except mysql.connector.Error as exc:
             # Not transient (access denied, a privilege missing): still the database's fault, not
