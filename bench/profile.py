@@ -1,8 +1,9 @@
 """Profiles of the consumer ingesting, a replay, and the API under lookups, with py-spy.
 
 Run: python -m bench.profile [--label before] [--records N] [--users N] [--seconds S].
-Writes <out>/profiles/<label>-<part>.raw (collapsed stacks), .svg (flame graph) and
-<label>-top.json (the top frames with their shares), then prints those shares.
+Writes <out>/profiles/<label>/<part>.raw (collapsed stacks), <part>.svg (py-spy's flame
+graph, from a second sampler attached at the same time) and top.json (the top frames with
+their shares), then prints those shares.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import flame
+from bench import frames
 from bench.common import (
     UMS_FIND,
     Config,
@@ -33,23 +34,34 @@ from bench.lookups import names_file, wrk
 from ums_find.settings import Settings
 
 PY_SPY = str(Path(sys.executable).with_name("py-spy"))
-# Aggregated by function, child processes followed (UMS_HTTP_WORKERS > 1), idle threads left out.
-SPY_ARGS = ("--format", "raw", "--function", "--subprocesses", "--rate", "100")
+# Aggregated by function, child processes followed (UMS_HTTP_WORKERS > 1), idle threads left
+# out; --nonblocking because two samplers watch each process (one per output format), and two
+# that each paused it a hundred times a second would slow it more than one.
+SPY_ARGS = ("--function", "--subprocesses", "--rate", "100", "--nonblocking")
+Spies = list[subprocess.Popen[bytes]]
 
 
-def spy(pid: int, raw: Path, duration_s: float | None = None) -> subprocess.Popen[bytes]:
-    """py-spy attached to a running process, writing collapsed stacks when it stops."""
-    args = [PY_SPY, "record", *SPY_ARGS, "--pid", str(pid), "--output", str(raw)]
-    if duration_s is not None:
-        args += ["--duration", str(int(duration_s))]
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def spy(pid: int, raw: Path, duration_s: float | None = None) -> Spies:
+    """py-spy attached to a running process twice: collapsed stacks to `raw`, a flame graph beside."""
+    outputs = (("raw", raw), ("flamegraph", raw.with_suffix(".svg")))
+    extra = [] if duration_s is None else ["--duration", str(int(duration_s))]
+    return [
+        subprocess.Popen(
+            [PY_SPY, "record", *SPY_ARGS, "--format", kind, "--pid", str(pid), "--output", str(path), *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for kind, path in outputs
+    ]
 
 
-def stop_spy(proc: subprocess.Popen[bytes]) -> None:
+def stop_spy(spies: Spies) -> None:
     """Interrupt py-spy (it writes its file on SIGINT) and wait for it."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    proc.wait(60)
+    for proc in spies:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for proc in spies:
+        proc.wait(60)
 
 
 def lookups(base: Settings, users: int, seconds: int, out: Path, work: Path, procs: list[Process]) -> Path:
@@ -64,9 +76,10 @@ def lookups(base: Settings, users: int, seconds: int, out: Path, work: Path, pro
         ) as api:
             wait_http(api, f"http://127.0.0.1:{settings.http.port}/readyz")
             wrk(settings.http.port, 16, 2, names_file(work / "prof-names.txt", rows))  # warm-up
-            sampler = spy(api.popen.pid, raw, seconds)
+            samplers = spy(api.popen.pid, raw, seconds)
             wrk(settings.http.port, 16, seconds, work / "prof-names.txt")
-            sampler.wait(seconds + 60)
+            for sampler in samplers:
+                sampler.wait(seconds + 60)
     return raw
 
 
@@ -84,12 +97,14 @@ def ingest_and_replay(
         env = settings_env(own)
         raw_ingest, raw_replay = out / "ingest.raw", out / "replay.raw"
         with running([UMS_FIND, "consume"], env, work / "prof-consume.log", procs, "consumer") as proc:
-            sampler = spy(proc.popen.pid, raw_ingest)
+            samplers = spy(proc.popen.pid, raw_ingest)
             wait_until(lambda: applied(own) >= records, 120 + records / 2000, "the consumer to apply all")
-            stop_spy(sampler)
-        args = [PY_SPY, "record", *SPY_ARGS, "--output", str(raw_replay), "--", UMS_FIND, "replay"]
+            stop_spy(samplers)
         with (work / "prof-replay.log").open("w") as log:
-            subprocess.run(args, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=600, check=True)
+            replay = subprocess.Popen([UMS_FIND, "replay"], env=env, stdout=log, stderr=subprocess.STDOUT)
+            samplers = spy(replay.pid, raw_replay)  # from just after its start: the start-up is not the cost
+            assert replay.wait(600) == 0, f"replay failed: see {work / 'prof-replay.log'}"
+            stop_spy(samplers)
     return [raw_ingest, raw_replay]
 
 
@@ -112,7 +127,7 @@ def main() -> None:
         raws.append(lookups(base, opts.users, opts.seconds, out, work, procs))
     if "ingest" in opts.parts:
         raws += ingest_and_replay(base, opts.records, out, work, procs)
-    tops: dict[str, Any] = {raw.stem: flame.render(raw, f"{opts.label}: {raw.stem}") for raw in raws}
+    tops: dict[str, Any] = {raw.stem: frames.render(raw) for raw in raws}
     (out / "top.json").write_text(json.dumps(tops, indent=1))
     for part, top in tops.items():
         print(f"== {part}")
