@@ -64,10 +64,16 @@ def _forever(timeout: float | None) -> float:
 class RefusalGuard:
     """Raises the broker's refusal (password, certificate) from the calls, where librdkafka would retry."""
 
-    _refusals: Refusals
+    _base: Any = None  # the confluent-kafka class guarded: its own calls, without the guard's checks
+
+    def __init__(self, config: dict[str, Any], refusals: Refusals) -> None:
+        super().__init__(config)  # type: ignore[call-arg]
+        self._refusals = refusals
 
     def _serve_errors(self) -> None:
         """Serve queued error callbacks, where that takes nothing the application polls for."""
+        if self._base is not None:
+            self._base.poll(self, 0)
 
     def check_refusal(self) -> None:
         """Raise KafkaRefused if the broker refused this client (its queued errors served first)."""
@@ -94,9 +100,11 @@ class RefusalGuard:
 
 
 class GuardedConsumer(RefusalGuard, Consumer):
+    _base = Consumer
+
     def __init__(self, config: dict[str, Any], refusals: Refusals) -> None:
-        super().__init__(config)
-        self._refusals, self._subscribed = refusals, False
+        super().__init__(config, refusals)
+        self._subscribed = False
 
     def _serve_errors(self) -> None:
         # Polling a consumer that has partitions would take their records: only when it has none.
@@ -129,12 +137,7 @@ class GuardedConsumer(RefusalGuard, Consumer):
 
 
 class GuardedProducer(RefusalGuard, Producer):
-    def __init__(self, config: dict[str, Any], refusals: Refusals) -> None:
-        super().__init__(config)
-        self._refusals = refusals
-
-    def _serve_errors(self) -> None:
-        Producer.poll(self, 0)
+    _base = Producer
 
     def poll(self, *args: Any, **kwargs: Any) -> Any:
         served = Producer.poll(self, *args, **kwargs)
@@ -152,12 +155,7 @@ class GuardedProducer(RefusalGuard, Producer):
 
 
 class GuardedAdmin(RefusalGuard, AdminClient):
-    def __init__(self, config: dict[str, Any], refusals: Refusals) -> None:
-        super().__init__(config)
-        self._refusals = refusals
-
-    def _serve_errors(self) -> None:
-        AdminClient.poll(self, 0)
+    _base = AdminClient
 
     def list_topics(self, *args: Any, timeout: float = -1, **kwargs: Any) -> Any:
         return self._sliced(lambda t: AdminClient.list_topics(self, *args, timeout=t, **kwargs), timeout)
