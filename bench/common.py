@@ -58,8 +58,12 @@ def base_settings(**overrides: Any) -> Settings:
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment that gives a process these settings."""
-    return process_env(settings, **{"UMS_LOG_LEVEL": "WARNING", **extra})
+    """The environment that gives a process these settings (a consumer's probes off).
+
+    The benchmark reads the database, not the probes; with them on, two runs on one machine
+    would both want the default probe port.
+    """
+    return process_env(settings, **{"UMS_LOG_LEVEL": "WARNING", "UMS_CONSUMER_HTTP_PORT": "0", **extra})
 
 
 class Process:

@@ -13,6 +13,7 @@ from consumers.dead_letter_topic import ANY_TIMESTAMP_MS, BROKER_DEFAULT_MAX_BYT
 from consumers.run import EXIT_DEAD_LETTERS, run_projection
 from tests.conftest import random_suffix
 from tests.support.consumer import consumer_thread, next_offsets, wait_for_offsets
+from tests.support.harness import wait_until
 from tests.support.kafka import admin, create_topics, delete_topics, read_all
 from tests.support.mysql import view_rows
 from ums_find.settings import Settings
@@ -117,6 +118,8 @@ def test_a_dead_letter_the_dead_letter_topic_refuses_stops_the_consumer_with_its
     topic = NewTopic(small.kafka.dlq_topic, 1, 1, config={"max.message.bytes": "100000"})
     for future in client.create_topics([topic]).values():
         future.result(timeout=60)
+    # Created is not yet known to every client: the broker's metadata follows the controller.
+    wait_until(lambda: small.kafka.dlq_topic in client.list_topics(timeout=10).topics, 30, "the topic")
     try:
         publish(small, [(HOSTILE[-1][0], None)])
         assert exit_code(small) == EXIT_DEAD_LETTERS
