@@ -17,43 +17,32 @@ from ums_find.settings_fields import (
     ACCOUNT,
     HOST_PATTERN,
     IDENT,
+    KAFKA_PROTOCOLS,
     NAME,
     PORT,
     PORT_OR_OFF,
+    SASL_MECHANISMS,
     TOPIC_NAME,
     Secret,
     SettingsError,
+    as_secret,
     choice,
+    endpoint,
     env,
+    host_list,
     integer,
     matching,
     number,
     optional,
     read_field,
+    read_section,
     secret,
     text,
+    text_of,
     unset_or,
 )
 
 __all__ = ["Secret", "Settings", "SettingsError"]
-
-KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
-
-
-def host_list(raw: str) -> str:
-    """A check: empty, or comma-separated host:port items (normalised: no blanks)."""
-    items = [item.strip() for item in raw.split(",") if item.strip()]
-    for item in items:
-        _endpoint(item)
-    return ",".join(items)
-
-
-def _endpoint(item: str) -> tuple[str, int]:
-    host, sep, port = item.rpartition(":")
-    if not sep or not HOST_PATTERN.fullmatch(host) or "%" in host:
-        raise ValueError(f"{item!r} is not host:port")
-    return host, PORT(port)
 
 
 @dataclass(frozen=True)
@@ -86,7 +75,7 @@ class MySQLSettings:
     @property
     def read_endpoints(self) -> list[tuple[str, int]]:
         """UMS_MYSQL_READ_HOSTS as (host, port) pairs, in their order."""
-        return [_endpoint(item) for item in self.read_hosts.split(",") if item]
+        return [endpoint(item) for item in self.read_hosts.split(",") if item]
 
 
 @dataclass(frozen=True)
@@ -215,7 +204,7 @@ class Settings:
         `overrides` name fields by their variable, less `UMS_` and lower-cased (`mysql_database`).
         """
         environ = os.environ if environ is None else environ
-        sections = {name: _read_section(kind, environ) for name, kind in _SECTIONS.items()}
+        sections = {name: read_section(kind, environ) for name, kind in _SECTIONS.items()}
         shutdown = read_field(_own_fields()["shutdown_s"], environ)
         return cls(**sections, shutdown_s=shutdown).override(**overrides)
 
@@ -228,7 +217,7 @@ class Settings:
         changes: dict[str, dict[str, Any]] = {}
         for key, value in flat.items():
             section, name = index[key]
-            changes.setdefault(section, {})[name] = _as_secret(value) if _is_secret(section, name) else value
+            changes.setdefault(section, {})[name] = as_secret(value) if _is_secret(section, name) else value
         top = changes.pop("", {})
         parts = {s: dataclasses.replace(getattr(self, s), **c) for s, c in changes.items()}
         return dataclasses.replace(self, **parts, **top)
@@ -238,12 +227,8 @@ class Settings:
         result = {}
         for (section, name), field in _fields_by_place().items():
             value = getattr(getattr(self, section), name) if section else getattr(self, name)
-            result[field.metadata["env"]] = _text_of(value)
+            result[field.metadata["env"]] = text_of(value)
         return result
-
-
-def _read_section(kind: type, environ: Mapping[str, str]) -> Any:
-    return kind(**{f.name: read_field(f, environ) for f in fields(kind)})
 
 
 def _own_fields() -> dict[str, dataclasses.Field[Any]]:
@@ -263,13 +248,3 @@ def _flat_index() -> dict[str, tuple[str, str]]:
 
 def _is_secret(section: str, name: str) -> bool:
     return bool(_fields_by_place()[(section, name)].metadata.get("secret"))
-
-
-def _text_of(value: Any) -> str:
-    if isinstance(value, Secret):
-        return value.reveal()
-    return "" if value is None else str(value)
-
-
-def _as_secret(value: Any) -> Secret:
-    return value if isinstance(value, Secret) else Secret(str(value))

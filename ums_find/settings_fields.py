@@ -12,6 +12,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 HOST_PATTERN = re.compile(r"[A-Za-z0-9_.%:-]{1,255}")
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 
 
 class SettingsError(ValueError):
@@ -138,3 +140,36 @@ def _password(environ: Mapping[str, str], var: str) -> Secret:
         return Secret(Path(path).read_text(encoding="utf-8").rstrip("\r\n"))
     except OSError as exc:
         raise SettingsError(f"{var}_FILE={path!r} cannot be read: {exc.strerror}") from None
+
+
+def read_section(kind: type, environ: Mapping[str, str]) -> Any:
+    """A settings section (a dataclass of declared fields) read from the environment."""
+    return kind(**{f.name: read_field(f, environ) for f in dataclasses.fields(kind)})
+
+
+def text_of(value: Any) -> str:
+    """A field's value as its variable would hold it."""
+    if isinstance(value, Secret):
+        return value.reveal()
+    return "" if value is None else str(value)
+
+
+def as_secret(value: Any) -> Secret:
+    """A value given for a password field, as a Secret."""
+    return value if isinstance(value, Secret) else Secret(str(value))
+
+
+def host_list(raw: str) -> str:
+    """A check: empty, or comma-separated host:port items (normalised: no blanks)."""
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in items:
+        endpoint(item)
+    return ",".join(items)
+
+
+def endpoint(item: str) -> tuple[str, int]:
+    """One host:port item as (host, port); ValueError if it is not one."""
+    host, sep, port = item.rpartition(":")
+    if not sep or not HOST_PATTERN.fullmatch(host) or "%" in host:
+        raise ValueError(f"{item!r} is not host:port")
+    return host, PORT(port)
