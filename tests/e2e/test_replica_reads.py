@@ -31,6 +31,18 @@ def api_on_replicas(settings: Settings, read_hosts: str, max_lag_s: str) -> Iter
         assert "Traceback" not in output(proc)
 
 
+def back_on_the_replica(pair: ReplicaPair, base: str, client: Client, name: str) -> None:
+    """Once the replica has caught up, lookups return to it; no position went back meanwhile."""
+    assert pair.wait_caught_up()
+    on_replica = reads_by(base)[read_host(pair)]
+    wait_until(
+        lambda: client.get(name).status == 200 and reads_by(base)[read_host(pair)] > on_replica,
+        30,
+        "lookups back on the replica",
+    )
+    assert client.went_back() == []
+
+
 def published(pair: ReplicaPair, settings: Settings, name: str) -> tuple[int, int]:
     """Publish a user and wait until the primary holds it (and the replica, unless paused)."""
     part, offset = publish(settings, name)
@@ -67,17 +79,7 @@ def test_lookups_and_after_follow_the_server_that_answers(
                     time.sleep(0.02)  # lets the poller choose again between lookups
             finally:
                 replica_pair.resume()
-            assert replica_pair.wait_caught_up()
-            on_replica = reads_by(base)[read_host(replica_pair)]
-            wait_until(
-                lambda: (
-                    client.get("BobOnThePrimary").status == 200
-                    and reads_by(base)[read_host(replica_pair)] > on_replica
-                ),
-                30,
-                "lookups back on the replica",
-            )
-            assert client.went_back() == []
+            back_on_the_replica(replica_pair, base, client, "BobOnThePrimary")
 
 
 def test_a_replica_past_the_lag_bound_gives_way_to_the_primary(
@@ -99,17 +101,7 @@ def test_a_replica_past_the_lag_bound_gives_way_to_the_primary(
                 assert reads_by(base).get("primary", 0) >= 1
             finally:
                 replica_pair.resume()
-            assert replica_pair.wait_caught_up()
-            on_replica = reads_by(base)[read_host(replica_pair)]
-            wait_until(
-                lambda: (
-                    client.get("BobPastTheBound").status == 200
-                    and reads_by(base)[read_host(replica_pair)] > on_replica
-                ),
-                30,
-                "lookups back on the replica",
-            )
-            assert client.went_back() == []
+            back_on_the_replica(replica_pair, base, client, "BobPastTheBound")
 
 
 def test_a_replica_gone_leaves_the_primary_answering_without_a_5xx(

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import random
-import threading
-import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from tests.support.consumer import next_offsets, wait_for_offsets
 from tests.support.kafka import produce
+from tests.support.lookup_load import LookupLoad
 from tests.support.mysql import query
 from tests.support.processes import api_process, cli, get_json, output, process, wait_until
 from tests.support.replica import ReplicaPair, read_host
@@ -21,42 +18,21 @@ from ums_find.settings import Settings
 SINCE = "2022-03-01T10:00:00Z"
 
 
-class Lookups:
+class Lookups(LookupLoad):
     """Threads asking for users: each answer must be the user (200) or, for the erased, 404."""
 
     def __init__(self, base: str, users: dict[str, int], erased: set[str]) -> None:
-        self.base, self.users, self.erased = base, users, erased
+        super().__init__(base)
+        self.users, self.erased = users, erased
         self.names, self.erased_names = sorted(users), sorted(erased)
-        self.count = 0
-        self.answers: set[int] = set()
-        self.wrong: list[tuple[str, int, Any]] = []
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
 
-    @contextmanager
-    def running(self, threads: int = 4) -> Iterator[Lookups]:
-        workers = [threading.Thread(target=self._loop, args=(i,), daemon=True) for i in range(threads)]
-        for worker in workers:
-            worker.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            for worker in workers:
-                worker.join(30)
+    def pick(self, rng: random.Random) -> str:
+        # Half the lookups ask for an erased user: 404 in the old view, 200 in the new.
+        return rng.choice(self.erased_names if rng.random() < 0.5 else self.names)
 
-    def _loop(self, seed: int) -> None:
-        rng = random.Random(seed)
-        while not self._stop.is_set():
-            # Half the lookups ask for an erased user: 404 in the old view, 200 in the new.
-            name = rng.choice(self.erased_names if rng.random() < 0.5 else self.names)
-            status, body = get_json(f"{self.base}/user/{urllib.parse.quote(name)}")
-            found = status == 200 and body == {"name": name, "phone": self.users[name], "since": SINCE}
-            with self._lock:
-                self.count += 1
-                self.answers.add(status)
-                if not (found or (status == 404 and name in self.erased)):
-                    self.wrong.append((name, status, body))
+    def good(self, name: str, status: int, body: Any) -> bool:
+        found = status == 200 and body == {"name": name, "phone": self.users[name], "since": SINCE}
+        return found or (status == 404 and name in self.erased)
 
 
 def record(name: str, phone: int) -> tuple[bytes, bytes, None]:
@@ -80,7 +56,7 @@ def test_lookups_on_the_replica_see_the_old_or_the_new_view_during_a_replay(
         env = {"UMS_MYSQL_READ_HOSTS": read_host(replica_pair), "UMS_MYSQL_READ_MAX_LAG_S": "60"}
         with api_process(settings, **env) as (api, base):
             lookups = Lookups(base, users, erased)
-            with lookups.running():
+            with lookups.running(4):
                 wait_until(lambda: lookups.count > 50, 30, "lookups before the replay")
                 before = lookups.count
                 result = cli(settings, "replay", timeout_s=300, UMS_REPLAY_BATCH_SIZE="500")

@@ -6,7 +6,6 @@ import json
 import random
 import signal
 import threading
-import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from confluent_kafka import KafkaError, Message, TopicPartition
 from tests.samples import load_samples, raw
 from tests.support.consumer import consumer_thread, next_offsets, wait_for_offsets, wait_until
 from tests.support.kafka import admin, produce, producer, read_all
+from tests.support.lookup_load import LookupLoad
 from tests.support.mysql import query, view_rows
 from tests.support.processes import api_server, cli, get_json, output, process
 from ums_find.settings import Settings
@@ -46,41 +46,18 @@ def phones(settings: Settings, table: str = "ums_users") -> dict[str, int]:
     return {name: phone for name, (phone, _since) in view_rows(settings, table).items()}
 
 
-class Lookups:
+class Lookups(LookupLoad):
     """Eight threads asking the API for users whose answer must not change; wrong answers kept."""
 
     def __init__(self, base: str, expected: dict[str, int]) -> None:
-        self.base, self.expected, self.names = base, expected, sorted(expected)
-        self.count = 0
-        self.wrong: list[tuple[str, int, Any]] = []
-        self.stop = threading.Event()
-        self._lock = threading.Lock()
+        super().__init__(base)
+        self.expected, self.names = expected, sorted(expected)
 
-    @contextmanager
-    def running(self, threads: int = 8) -> Iterator[Lookups]:
-        workers = [threading.Thread(target=self._loop, args=(i,), daemon=True) for i in range(threads)]
-        for worker in workers:
-            worker.start()
-        try:
-            yield self
-        finally:
-            self.stop.set()
-            for worker in workers:
-                worker.join(30)
+    def pick(self, rng: random.Random) -> str:
+        return rng.choice(self.names)
 
-    def _loop(self, seed: int) -> None:
-        rng = random.Random(seed)
-        while not self.stop.is_set():
-            name = rng.choice(self.names)
-            try:
-                status, body = get_json(f"{self.base}/user/{urllib.parse.quote(name)}")
-            except OSError as exc:
-                status, body = 0, str(exc)
-            good = status == 200 and body == {"name": name, "phone": self.expected[name], "since": SINCE}
-            with self._lock:
-                self.count += 1
-                if not good:
-                    self.wrong.append((name, status, body))
+    def good(self, name: str, status: int, body: Any) -> bool:
+        return status == 200 and body == {"name": name, "phone": self.expected[name], "since": SINCE}
 
 
 class Publisher:
@@ -124,7 +101,7 @@ def test_replay_repairs_a_corrupted_view_while_lookups_and_records_go_on(stack: 
         query(stack, "INSERT INTO ums_users VALUES ('NotOnTheTopic', 9000000001, '2022-03-01 10:00:00')")
         lookups = Lookups(base, {n: users[n] for n in names[200:] if not n.startswith("steady0001")})
         publisher = Publisher(stack)
-        with lookups.running():
+        with lookups.running(8):
             publisher.thread.start()
             before = lookups.count
             result = cli(stack, "replay", timeout_s=150, UMS_REPLAY_BATCH_SIZE="500")
