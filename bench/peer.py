@@ -52,29 +52,12 @@ def jars(out_dir: Path) -> Path:
     pom = (PEER / "pom.xml").read_text()
     if not (stamp.exists() and stamp.read_text() == pom):
         shutil.rmtree(libs, ignore_errors=True)
-        args = ["mvn", "-B", "-q", "-s", str(_settings(out_dir / "peer")), "-f", str(PEER / "pom.xml")]
+        args = ["mvn", "-B", "-q", "-f", str(PEER / "pom.xml")]
         args += ["dependency:copy-dependencies", f"-DoutputDirectory={libs}"]
         subprocess.run(args, capture_output=True, text=True, timeout=900, check=True)
         _stub(libs)
         stamp.write_text(pom)
     return libs
-
-
-# debezium-build-parent, a parent of the connector's POMs, adds a repository of its own
-# (id `confluent`) and imports two BOMs while its model is built, which a repository
-# redeclared in our POM cannot override. A mirror of that id to a `file:` URL with no host
-# answers "not found" at once, so everything resolves from Maven's default repository.
-_MIRROR_SETTINGS = """<settings xmlns="http://maven.apache.org/SETTINGS/1.0.0"><mirrors><mirror>
-<id>parent-repository-disabled</id><mirrorOf>confluent</mirrorOf><url>file:no-such-repository</url>
-</mirror></mirrors></settings>
-"""
-
-
-def _settings(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "maven-settings.xml"
-    path.write_text(_MIRROR_SETTINGS)
-    return path
 
 
 def _stub(libs: Path) -> None:
