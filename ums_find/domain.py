@@ -26,7 +26,7 @@ class InvalidSince(DomainError):
     """A join moment is not a date-time the view can store."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Name:
     """A user's name: stripped, then 8 to 32 characters (code points)."""
 
@@ -57,7 +57,7 @@ class Name:
         return self.value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PhoneNumber:
     """An E.164 phone number from 9000000000 up to 15 digits."""
 
@@ -92,6 +92,8 @@ def check_since(moment: datetime) -> datetime:
 
 class User:
     """A user, identified by name; the phone may change, name and since may not."""
+
+    __slots__ = ("_name", "_phone", "_since")
 
     def __init__(self, name: Name, phone: PhoneNumber, since: datetime) -> None:
         self._name = name
