@@ -47,33 +47,45 @@ class Plan:
     failures: list[tuple[Message, Exception]] = field(default_factory=list)
 
 
-def plan(messages: Iterable[Message], positions: Mapping[int, int | None], parser: Parser = parse) -> Plan:
-    """Parse owned records not yet applied; each partition advances past its last one.
+# A record read, before it is planned: its partition, offset, message and what it asks.
+Decoded = tuple[int, int, Message, Change | Poison, Exception | None]
+
+
+def decode(messages: Iterable[Message], parser: Parser = parse) -> list[Decoded]:
+    """Read each record by the contract; pure, so it may run ahead of the batch's plan."""
+    return [_decoded(msg, parser) for msg in messages]
+
+
+def plan(decoded: Iterable[Decoded], positions: Mapping[int, int | None]) -> Plan:
+    """Take the owned records not yet applied; each partition advances past its last one.
 
     `positions` maps each owned partition to its stored next offset (None: none stored).
     """
     result = Plan()
     last: dict[int, int] = {}
-    for msg in messages:
-        part, offset = int(msg.partition() or 0), int(msg.offset() or 0)
+    for part, offset, msg, outcome, failure in decoded:
         if part not in positions or offset < (positions[part] or 0):
             continue
         result.records += 1
         last[part] = offset
-        event = _decode(msg, parser, result)
-        if isinstance(event, Poison):
-            result.poison.append((msg, event.reason))
-        elif isinstance(event, UserAdded):
-            result.changes.append(Change(event.user.name, event.user))
+        if type(outcome) is Change:
+            result.changes.append(outcome)
         else:
-            result.changes.append(Change(event.name, None))
+            result.poison.append((msg, outcome.reason))  # type: ignore[union-attr]
+            if failure is not None:
+                result.failures.append((msg, failure))
     result.positions = [Position(p, positions[p], offset + 1) for p, offset in sorted(last.items())]
     return result
 
 
-def _decode(msg: Message, parser: Parser, result: Plan) -> Event | Poison:
+def _decoded(msg: Message, parser: Parser) -> Decoded:
+    part, offset = int(msg.partition() or 0), int(msg.offset() or 0)
     try:
-        return parser(msg.key(), msg.value(), record_timestamp(msg))
+        event = parser(msg.key(), msg.value(), record_timestamp(msg))
     except Exception as exc:  # noqa: BLE001 - one record must never stop the loop
-        result.failures.append((msg, exc))
-        return Poison(f"internal error: {type(exc).__name__}")
+        return part, offset, msg, Poison(f"internal error: {type(exc).__name__}"), exc
+    if isinstance(event, UserAdded):
+        return part, offset, msg, Change(event.user.name, event.user), None
+    if isinstance(event, Poison):
+        return part, offset, msg, event, None
+    return part, offset, msg, Change(event.name, None), None

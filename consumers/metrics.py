@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 from typing import Protocol
 
@@ -83,7 +83,7 @@ class ConsumerMetrics:
         """Expose the loop's age and stalled state, computed when Prometheus scrapes."""
         self.registry.register(_Stall(loop, stall_s))
 
-    def applied_records(self, messages: Sequence[Message]) -> None:
+    def applied_records(self, messages: Iterable[Message]) -> None:
         """Note the newest timestamp of a batch just applied (records without one are skipped)."""
         stamps = [ms for _kind, ms in (m.timestamp() for m in messages) if ms and ms > 0]
         if stamps:

@@ -7,8 +7,9 @@ import threading
 import time
 from collections.abc import Sequence
 
+from consumers.ahead import ReadAhead
 from consumers.backoff import Backoff, RetryBudgetExceeded
-from consumers.batch import Parser, Plan, plan, records
+from consumers.batch import Decoded, Parser, Plan, plan, records
 from consumers.kafka import KafkaUnavailable
 from consumers.metrics import ConsumerMetrics
 from consumers.partitions import Partitions
@@ -23,6 +24,8 @@ __all__ = ["CheckpointAhead", "Projector", "RetryBudgetExceeded"]
 log = logging.getLogger(__name__)
 
 STALL_CHECK_S = 15.0  # idle this long with records waiting: the fetcher is stuck
+# Batches one poll may bring when records are waiting: each is decoded while the last is written.
+READ_AHEAD = 8
 
 
 class Projector:
@@ -51,7 +54,7 @@ class Projector:
         self._batch_size, self._batch_wait_s = batch_size, batch_wait_s
         self._retry_limit_s = retry_limit_s
         self.metrics = metrics or ConsumerMetrics()
-        self._parser = parser
+        self._ahead = ReadAhead(parser, batch_size)
         self.partitions = Partitions(consumer, store, topic, self.metrics, on_checkpoint_ahead)
         self.applied = 0
         self.faulted = False
@@ -110,8 +113,8 @@ class Projector:
         # Waiting for a full batch would hold every record back by the whole wait at low
         # rates: wait only for the first record, then take what has arrived meanwhile.
         messages = list(self._consumer.consume(1, self._batch_wait_s))
-        if messages and self._batch_size > 1:
-            messages += self._consumer.consume(self._batch_size - 1, 0)
+        if messages and self._batch_size * READ_AHEAD > 1:
+            messages += self._consumer.consume(self._batch_size * READ_AHEAD - 1, 0)
         return messages
 
     def _on_event(self, msg: Message, err: KafkaError) -> bool:
@@ -124,17 +127,27 @@ class Projector:
         return bool(err.code() == KafkaError._PARTITION_EOF)
 
     def apply(self, messages: Sequence[Message]) -> None:
-        """Apply a batch, pausing and retrying through faults without moving past it."""
+        """Apply the records in batches, pausing and retrying through faults without moving past one."""
+        for decoded in self._ahead.batches(messages):
+            self._apply(decoded)
+            if self._stop.is_set():  # the rest is read again from the checkpoints
+                return
+
+    def close(self) -> None:
+        """Stop decoding ahead."""
+        self._ahead.close()
+
+    def _apply(self, decoded: Sequence[Decoded]) -> None:
         backoff = Backoff(self._retry_limit_s)
-        while messages:
+        while decoded:
             # Re-planned on every try: a rebalance during the wait may have taken partitions.
-            batch = plan(messages, self.positions, self._parser)
+            batch = plan(decoded, self.positions)
             if not batch.positions:  # nothing of it is ours any more
                 self._recovered(backoff)
                 return
             try:
                 self._write(batch)
-                self.metrics.applied_records(messages)
+                self.metrics.applied_records(record[2] for record in decoded)
                 self._recovered(backoff)
                 return
             except StalePosition as exc:

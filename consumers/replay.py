@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Mapping
 
+from consumers.ahead import hand_over_briskly
 from consumers.progress import Progress
 from consumers.replay_report import (
     Interrupted,
@@ -179,6 +180,7 @@ def run_replay(
     from consumers.projector import RetryBudgetExceeded
     from ums_find.store import DatabaseRefused, DatabaseUnavailable
 
+    hand_over_briskly()  # the reader decodes while the writer thread waits for MySQL
     replay = Replay(settings, ReplayOptions(verify, drop_old, force), stop)
     try:
         summary = replay.run()

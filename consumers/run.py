@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from consumers import health
+from consumers.ahead import hand_over_briskly
 from consumers.backoff import Backoff
 from consumers.dead_letter_topic import check_dead_letter_topic, producer_limit
 from consumers.kafka import DeadLetters, DeadLettersRefused, KafkaUnavailable
@@ -84,6 +85,7 @@ class _Phase:
 
 def run_projection(settings: Settings, stop: threading.Event) -> int:
     """Consume until stopped; the exit code says whether to restart."""
+    hand_over_briskly()
     metrics, phase, server = ConsumerMetrics(), _Phase(), None
     metrics.watch_loop(phase, settings.consumer.stall_s)
     if settings.consumer.http_port:
@@ -135,6 +137,7 @@ def _consume(settings: Settings, stop: threading.Event, metrics: ConsumerMetrics
         log.error("stopping: %s; UMS_ON_CHECKPOINT_AHEAD=fail leaves it to an operator", exc)
         return EXIT_CHECKPOINT_AHEAD
     finally:
+        projector.close()
         _close(consumer, producer, store, settings.shutdown_s / 2)
         log.info("stopped after applying %d records", projector.applied)
 

@@ -130,6 +130,7 @@ class SideReader:
 
     def close(self) -> None:
         """Leave the broker and the database."""
+        self._projector.close()
         self.consumer.close()
         self._store.close()
 

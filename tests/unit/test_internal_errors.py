@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Message
 
-from consumers.batch import plan
+from consumers.batch import decode, plan
 from consumers.projector import Projector
 from ums_find.events import Event, Poison, parse
 from ums_find.store import Change, Position
@@ -51,7 +51,7 @@ class Consumer:
 
 
 def test_plan_turns_an_exception_into_a_dead_letter_and_reads_on() -> None:
-    batch = plan([record(0, GOOD), record(1, BAD), record(2, GOOD)], {0: None}, fragile)
+    batch = plan(decode([record(0, GOOD), record(1, BAD), record(2, GOOD)], fragile), {0: None})
     assert [(m.offset(), r) for m, r in batch.poison] == [(1, "internal error: KeyError")]
     assert [type(e) for _m, e in batch.failures] == [KeyError]
     assert len(batch.changes) == 2
