@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import pickle
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from consumers.kafka import KafkaUnavailable, log_deduplicated, record_timestamp
@@ -80,12 +82,75 @@ def plan(decoded: Iterable[Decoded], positions: Mapping[int, int | None]) -> Pla
 
 def _decoded(msg: Message, parser: Parser) -> Decoded:
     part, offset = int(msg.partition() or 0), int(msg.offset() or 0)
+    outcome = _outcome(msg.key(), msg.value(), record_timestamp(msg), parser)
+    if type(outcome) is Failure:
+        return part, offset, msg, outcome.poison, outcome.error
+    return part, offset, msg, outcome, None  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A record whose decoding raised (a bug): the poison it becomes and the error."""
+
+    poison: Poison
+    error: Exception
+
+
+# A record as a decoding process receives it: key, value, timestamp (Messages cannot be
+# pickled); and what it sends back: a change as its fields (a third of the cost of pickling
+# the object), a poison record or a failure.
+Raw = tuple[bytes | None, bytes | None, int]
+Outcome = tuple[str, str, str | None] | Poison | Failure
+
+
+def raw(messages: Iterable[Message]) -> list[Raw]:
+    """What a decoding process needs of each record."""
+    return [(msg.key(), msg.value(), record_timestamp(msg)) for msg in messages]
+
+
+def decode_raw(records: Sequence[Raw], parser: Parser = parse) -> list[Outcome]:
+    """`decode` for another process: outcomes in the records' order, every error portable."""
+    return [_sendable(_outcome(key, value, stamp, parser)) for key, value, stamp in records]
+
+
+def rejoin(messages: Sequence[Message], outcomes: Sequence[Outcome]) -> list[Decoded]:
+    """The messages with the outcomes `decode_raw` gave for them: what `decode` gives."""
+    decoded: list[Decoded] = []
+    for msg, outcome in zip(messages, outcomes, strict=True):
+        part, offset = int(msg.partition() or 0), int(msg.offset() or 0)
+        if type(outcome) is tuple:
+            decoded.append((part, offset, msg, Change(*outcome), None))
+        elif type(outcome) is Failure:
+            decoded.append((part, offset, msg, outcome.poison, outcome.error))
+        else:
+            decoded.append((part, offset, msg, outcome, None))  # type: ignore[arg-type]
+    return decoded
+
+
+def _sendable(outcome: Change | Poison | Failure) -> Outcome:
+    if isinstance(outcome, Change):
+        return outcome.name, outcome.key, outcome.row
+    return _portable(outcome) if isinstance(outcome, Failure) else outcome
+
+
+def _outcome(key: bytes | None, value: bytes | None, stamp: int, parser: Parser) -> Change | Poison | Failure:
     try:
-        event = parser(msg.key(), msg.value(), record_timestamp(msg))
+        event = parser(key, value, stamp)
     except Exception as exc:  # noqa: BLE001 - one record must never stop the loop
-        return part, offset, msg, Poison(f"internal error: {type(exc).__name__}"), exc
+        return Failure(Poison(f"internal error: {type(exc).__name__}"), exc)
     if isinstance(event, UserAdded):
-        return part, offset, msg, Change(event.user.name, event.user), None
+        return Change.of(event.user.name, event.user)
     if isinstance(event, Poison):
-        return part, offset, msg, event, None
-    return part, offset, msg, Change(event.name, None), None
+        return event
+    return Change.of(event.name, None)
+
+
+def _portable(failure: Failure) -> Failure:
+    """The failure with an error that survives pickling, its traceback kept as a note."""
+    error = failure.error
+    error.add_note("".join(traceback.format_exception(error)).rstrip())
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any error that cannot cross is told as text
+        error = RuntimeError("".join(traceback.format_exception(error)).rstrip())
+    return Failure(failure.poison, error)

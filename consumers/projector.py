@@ -48,13 +48,14 @@ class Projector:
         metrics: ConsumerMetrics | None = None,
         on_checkpoint_ahead: str = RESET,
         parser: Parser = parse,
+        decode_workers: int = 0,
     ) -> None:
         self._consumer, self._store, self._dead_letters = consumer, store, dead_letters
         self._topic = topic
         self._batch_size, self._batch_wait_s = batch_size, batch_wait_s
         self._retry_limit_s = retry_limit_s
         self.metrics = metrics or ConsumerMetrics()
-        self._ahead = ReadAhead(parser, batch_size)
+        self._ahead = ReadAhead(parser, batch_size, decode_workers)
         self.partitions = Partitions(consumer, store, topic, self.metrics, on_checkpoint_ahead)
         self.applied = 0
         self.faulted = False

@@ -60,6 +60,7 @@ def build_projector(
         retry_limit_s=settings.consumer.retry_max_s,
         metrics=metrics or ConsumerMetrics(),
         on_checkpoint_ahead=settings.consumer.on_checkpoint_ahead,
+        decode_workers=settings.consumer.decode_workers,
     )
     return projector, consumer, producer, store
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from consumers.batch import records
 from consumers.kafka import KafkaUnavailable
 from consumers.pipeline import PipelinedStore
-from consumers.projector import Projector
+from consumers.projector import READ_AHEAD, Projector
 from ums_find import kafka
 from ums_find.kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
 from ums_find.settings import KafkaSettings, Settings
@@ -90,6 +90,7 @@ class SideReader:
             settings.kafka.topic,
             batch_size=settings.consumer.replay_batch_size,
             retry_limit_s=settings.consumer.retry_max_s,
+            decode_workers=settings.consumer.decode_workers,
         )
         self._topic, self._batch = settings.kafka.topic, settings.consumer.replay_batch_size
         self.partitions = list(partitions)
@@ -102,7 +103,8 @@ class SideReader:
 
     def turn(self, targets: Mapping[int, int] | None = None) -> None:
         """Fetch and apply one batch; with `targets`, only records before each partition's target."""
-        fetched = records(self.consumer.consume(self._batch, 0.2), self._on_event)
+        # Several batches a turn: each next one is decoded while the last is written.
+        fetched = records(self.consumer.consume(self._batch * READ_AHEAD, 0.2), self._on_event)
         if targets is not None:
             fetched = self._before(fetched, targets)
         self._projector.apply(fetched)

@@ -152,6 +152,7 @@ class ConsumerSettings:
     name: str = env("UMS_CONSUMER_NAME", "ums-find", NAME)
     batch_size: int = env("UMS_BATCH_SIZE", "2000", integer(1, 100_000))
     batch_wait_s: float = env("UMS_BATCH_WAIT_S", "0.1", number(0.0, 60.0))
+    decode_workers: int = env("UMS_DECODE_WORKERS", "0", integer(0, 64))
     retry_max_s: float = env("UMS_DB_RETRY_MAX_S", "300", number(0.0, 86_400.0))
     http_port: int = env("UMS_CONSUMER_HTTP_PORT", "8081", PORT_OR_OFF)
     stall_s: float = env("UMS_CONSUMER_STALL_S", "60", number(1.0, 3_600.0))

@@ -29,7 +29,11 @@ def final_view(samples: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.keep_forever
-def test_all_samples_in_one_stream_give_the_final_view_and_dead_letters(stack: Settings) -> None:
+@pytest.mark.parametrize("decode_workers", [0, 1], ids=["decoded-in-a-thread", "decoded-in-a-process"])
+def test_all_samples_in_one_stream_give_the_final_view_and_dead_letters(
+    stack: Settings, decode_workers: int
+) -> None:
+    stack = stack.override(decode_workers=decode_workers)
     delivered = produce(stack, [raw(s) for s in SAMPLES], headers=[("__TypeId__", b"com.glarimy.User")])
     with consumer_thread(stack):
         wait_for_offsets(stack, next_offsets(delivered))

@@ -15,7 +15,7 @@ SINCE = datetime(2022, 3, 1, 10, tzinfo=UTC)
 
 
 def put(name: str, phone: int) -> Change:
-    return Change(Name(name), User(Name(name), PhoneNumber(phone), SINCE))
+    return Change.of(Name(name), User(Name(name), PhoneNumber(phone), SINCE))
 
 
 def test_the_swap_hands_over_the_checkpoints_the_live_writer_expects(database: Settings) -> None:

@@ -15,11 +15,11 @@ SINCE = datetime(2022, 3, 1, 10, tzinfo=UTC)
 
 
 def put(name: str, phone: int = 9876543210) -> Change:
-    return Change(Name(name), User(Name(name), PhoneNumber(phone), SINCE))
+    return Change.of(Name(name), User(Name(name), PhoneNumber(phone), SINCE))
 
 
 def erase(name: str) -> Change:
-    return Change(Name(name), None)
+    return Change.of(Name(name), None)
 
 
 @pytest.fixture

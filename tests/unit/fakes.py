@@ -154,7 +154,7 @@ class FakeWriter:
             if self.checkpoints.get(pos.partition) != pos.expected:
                 raise StalePosition(f"partition {pos.partition} moved")
         for change in changes:
-            self.rows[change.name.value] = change.user.phone.value if change.user else None
+            self.rows[change.name] = change.row
         self.checkpoints.update({p.partition: p.next_offset for p in positions})
         self.batches.append(list(positions))
 

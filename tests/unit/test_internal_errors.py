@@ -68,7 +68,7 @@ def test_the_projector_applies_the_rest_dead_letters_counts_and_logs_it(
         projector.apply([record(0, GOOD), record(1, BAD), record(2, GOOD)])
     assert letters.sent == [(1, "internal error: KeyError")]
     [(changes, positions)] = store.applied
-    assert [c.name.value for c in changes] == ["Someone01", "Someone01"]
+    assert [c.name for c in changes] == ["Someone01", "Someone01"]
     assert positions == [Position(0, None, 3)]
     assert projector.positions == {0: 3}
     sample = projector.metrics.registry.get_sample_value

@@ -6,7 +6,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ums_find.domain import Name, User
@@ -29,20 +29,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """The last word on one name in a batch: the user to hold, or None to erase.
+    """The last word on one name in a batch, as the writer needs it.
 
-    Its collation key and row text are derived when it is made: where records are decoded,
-    ahead of the transaction that writes them.
+    `name` as published, `key` its collation fold (spellings the view's collation merges share
+    it) and `row` the SQL literal of the user to hold, None to erase. Made where records are
+    decoded (ahead of the transaction, perhaps in another process), with `Change.of`.
     """
 
-    name: Name
-    user: User | None
-    key: str = field(init=False, repr=False, compare=False)
-    row: str | None = field(init=False, repr=False, compare=False)
+    name: str
+    key: str
+    row: str | None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", _fold(self.name))
-        object.__setattr__(self, "row", None if self.user is None else row_literal(self.user))
+    @classmethod
+    def of(cls, name: Name, user: User | None) -> Change:
+        """The change that holds `user` under `name`, or erases `name` (`user` None)."""
+        return cls(name.value, _fold(name), None if user is None else row_literal(user))
 
 
 def writer_lock_name(settings_or_db: Settings | MySQLSettings | str, table: str) -> str:
@@ -65,8 +66,8 @@ def collapse(changes: Iterable[Change]) -> list[Change]:
     """Keep each name's last change, in the order of those last changes."""
     last: dict[str, Change] = {}
     for change in changes:
-        last.pop(change.name.value, None)
-        last[change.name.value] = change
+        last.pop(change.name, None)
+        last[change.name] = change
     return list(last.values())
 
 
@@ -78,7 +79,7 @@ def split_by_collation(changes: Sequence[Change]) -> tuple[list[Change], list[Ch
     """
     spellings: dict[str, set[str]] = defaultdict(set)
     for change in changes:
-        spellings[change.key].add(change.name.value)
+        spellings[change.key].add(change.name)
     if len(spellings) == len(changes):  # the usual batch: no two names the collation merges
         return list(changes), []
     ordered = [c for c in changes if len(spellings[c.key]) > 1]
@@ -164,7 +165,7 @@ class ProjectionStore:
             raise
 
     def _write_bulk(self, cur: Any, changes: Sequence[Change]) -> None:
-        erased = [c.name.value for c in changes if c.user is None]
+        erased = [c.name for c in changes if c.row is None]
         rows = [c.row for c in changes if c.row is not None]
         if erased:
             marks = ", ".join(["%s"] * len(erased))
