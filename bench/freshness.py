@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import queue
 import threading
 import time
@@ -99,19 +100,66 @@ def _publish_steadily(
     seed: int = 5,
     stages: Stages | None = None,
 ) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "acks": "all", "linger.ms": 0})
+    """Publish from a process of its own, as AddService would, each user handed on as it is sent.
+
+    In this process the publisher took turns on the interpreter lock with the sixteen pollers,
+    and its delivery reports were served only at its next `produce()`: that was most of the
+    acknowledgement's tail. `time.monotonic()` is the machine's clock, the same in both.
+    """
+    context = multiprocessing.get_context("spawn")
+    moments: multiprocessing.Queue[tuple[str, str, float] | None] = context.Queue()
+    args = (settings.kafka.bootstrap, settings.kafka.topic, count, rate, seed, moments)
+    publisher = context.Process(target=_publisher, args=args, daemon=True)
+    publisher.start()
+    deadline = time.monotonic() + 60 + count / rate
+    try:
+        while time.monotonic() < deadline and (item := moments.get(timeout=deadline - time.monotonic())):
+            _note(item, pending, stages)
+    finally:
+        publisher.join(30)
+        if publisher.is_alive():
+            publisher.kill()
+    if publisher.exitcode != 0:
+        raise RuntimeError(f"the publisher exited with {publisher.exitcode}")
+
+
+def _note(
+    item: tuple[str, str, float], pending: queue.Queue[tuple[str, float] | None], stages: Stages | None
+) -> None:
+    kind, name, moment = item
+    if kind == "sent":
+        if stages:
+            stages.sent[name] = moment
+        pending.put((name, moment))
+    elif stages:
+        stages.acked[name] = moment
+
+
+def _publisher(bootstrap: str, topic: str, count: int, rate: int, seed: int, moments: Any) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 0})
+    done = threading.Event()
+    # Delivery reports are served as they come, not at the next produce() 5 ms later.
+    reports = threading.Thread(target=lambda: [producer.poll(0.01) for _ in iter(done.is_set, True)])
+    reports.start()
     rows = [(f"f{seed}{row[0]}"[:32], *row[1:]) for row in make_users(count, seed)]
     start = time.monotonic()
     for i, row in enumerate(rows):
         time.sleep(max(0.0, start + i / rate - time.monotonic()))
         sent = time.monotonic()
-        report = stages.on_delivery(row[0]) if stages else None
-        if stages:
-            stages.sent[row[0]] = sent
-        producer.produce(settings.kafka.topic, encode(row), row[0].encode(), on_delivery=report)  # type: ignore[arg-type]
-        producer.poll(0)
-        pending.put((row[0], sent))
+        producer.produce(topic, encode(row), row[0].encode(), on_delivery=_acked(moments, row[0]))
+        moments.put(("sent", row[0], sent))
     producer.flush(30)
+    done.set()
+    reports.join()
+    moments.put(None)
+
+
+def _acked(moments: Any, name: str) -> Any:
+    def report(err: Any, _msg: Any) -> None:
+        if err is None:
+            moments.put(("acked", name, time.monotonic()))
+
+    return report
 
 
 def _watch(

@@ -29,15 +29,6 @@ class Stages:
         self.applied: dict[str, float] = {}
         self.visible: dict[str, float] = {}
 
-    def on_delivery(self, name: str) -> Any:
-        """A delivery-report callback recording when the broker acknowledged `name`."""
-
-        def report(err: Any, _msg: Any) -> None:
-            if err is None:
-                self.acked[name] = time.monotonic()
-
-        return report
-
     def summary(self) -> dict[str, Any]:
         """Per stage: p50, p99, max and a histogram (counts of values up to each edge, in ms)."""
         moments = (self.sent, self.acked, self.applied, self.visible)
