@@ -147,10 +147,10 @@ def _outcome(key: bytes | None, value: bytes | None, stamp: int, parser: Parser)
 
 def _portable(failure: Failure) -> Failure:
     """The failure with an error that survives pickling, its traceback kept as a note."""
-    error = failure.error
-    error.add_note("".join(traceback.format_exception(error)).rstrip())
+    error, told = failure.error, "".join(traceback.format_exception(failure.error)).rstrip()
+    error.add_note(told)
     try:
         pickle.loads(pickle.dumps(error))
     except Exception:  # noqa: BLE001 - any error that cannot cross is told as text
-        error = RuntimeError("".join(traceback.format_exception(error)).rstrip())
+        error = RuntimeError(told)
     return Failure(failure.poison, error)

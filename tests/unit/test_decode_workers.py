@@ -91,3 +91,27 @@ def test_a_worker_that_dies_costs_nothing_its_batch_is_decoded_here(caplog: pyte
     assert got == in_order([decode(records)])
     assert again == in_order([decode(records[20:])])
     assert "a decoding process died" in caplog.text
+
+
+class Unpicklable(Exception):
+    def __init__(self, handle: object) -> None:
+        super().__init__("holds a handle")
+        self.handle = handle
+
+
+def raising_unpicklable(key: bytes | None, value: bytes | None, timestamp_ms: int) -> Event | Poison:
+    if value and b"Someone0002" in value:
+        raise Unpicklable(lambda: None)  # a lambda does not pickle
+    return parse(key, value, timestamp_ms)
+
+
+def test_an_error_that_cannot_cross_comes_back_as_its_text() -> None:
+    ahead = ReadAhead(raising_unpicklable, 5, workers=1)
+    try:
+        got = in_order(list(ahead.batches(messages(8))))
+    finally:
+        ahead.close()
+    [(outcome, failure)] = [(o, f) for _p, _off, o, f in got if f is not None]
+    assert outcome.reason == "internal error: Unpicklable"
+    assert isinstance(failure, RuntimeError) and "Unpicklable: holds a handle" in str(failure)
+    assert "in raising_unpicklable" in str(failure)
