@@ -55,7 +55,7 @@ Decoded = tuple[int, int, Message, Change | Poison, Exception | None]
 
 def decode(messages: Iterable[Message], parser: Parser = parse) -> list[Decoded]:
     """Read each record by the contract; pure, so it may run ahead of the batch's plan."""
-    return [_decoded(msg, parser) for msg in messages]
+    return [_joined(msg, _outcome(msg.key(), msg.value(), record_timestamp(msg), parser)) for msg in messages]
 
 
 def plan(decoded: Iterable[Decoded], positions: Mapping[int, int | None]) -> Plan:
@@ -78,14 +78,6 @@ def plan(decoded: Iterable[Decoded], positions: Mapping[int, int | None]) -> Pla
                 result.failures.append((msg, failure))
     result.positions = [Position(p, positions[p], offset + 1) for p, offset in sorted(last.items())]
     return result
-
-
-def _decoded(msg: Message, parser: Parser) -> Decoded:
-    part, offset = int(msg.partition() or 0), int(msg.offset() or 0)
-    outcome = _outcome(msg.key(), msg.value(), record_timestamp(msg), parser)
-    if type(outcome) is Failure:
-        return part, offset, msg, outcome.poison, outcome.error
-    return part, offset, msg, outcome, None  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -115,16 +107,16 @@ def decode_raw(records: Sequence[Raw], parser: Parser = parse) -> list[Outcome]:
 
 def rejoin(messages: Sequence[Message], outcomes: Sequence[Outcome]) -> list[Decoded]:
     """The messages with the outcomes `decode_raw` gave for them: what `decode` gives."""
-    decoded: list[Decoded] = []
-    for msg, outcome in zip(messages, outcomes, strict=True):
-        part, offset = int(msg.partition() or 0), int(msg.offset() or 0)
-        if type(outcome) is tuple:
-            decoded.append((part, offset, msg, Change(*outcome), None))
-        elif type(outcome) is Failure:
-            decoded.append((part, offset, msg, outcome.poison, outcome.error))
-        else:
-            decoded.append((part, offset, msg, outcome, None))  # type: ignore[arg-type]
-    return decoded
+    return [_joined(msg, outcome) for msg, outcome in zip(messages, outcomes, strict=True)]
+
+
+def _joined(msg: Message, outcome: Outcome | Change) -> Decoded:
+    part, offset = int(msg.partition() or 0), int(msg.offset() or 0)
+    if type(outcome) is tuple:  # a change as a decoding process sends it
+        return part, offset, msg, Change(*outcome), None
+    if type(outcome) is Failure:
+        return part, offset, msg, outcome.poison, outcome.error
+    return part, offset, msg, outcome, None  # type: ignore[return-value]
 
 
 def _sendable(outcome: Change | Poison | Failure) -> Outcome:

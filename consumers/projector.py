@@ -114,7 +114,7 @@ class Projector:
         # Waiting for a full batch would hold every record back by the whole wait at low
         # rates: wait only for the first record, then take what has arrived meanwhile.
         messages = list(self._consumer.consume(1, self._batch_wait_s))
-        if messages and self._batch_size * READ_AHEAD > 1:
+        if messages:
             messages += self._consumer.consume(self._batch_size * READ_AHEAD - 1, 0)
         return messages
 

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Message
 
 from consumers.ahead import ReadAhead
-from consumers.batch import decode
+from consumers.batch import Parser, decode
 from ums_find.events import Event, Poison, parse
 
 TOPIC = "user-added"
@@ -43,13 +43,18 @@ def in_order(batches: list[list]) -> list[tuple]:  # type: ignore[type-arg]
     return [(part, offset, outcome, failure) for b in batches for part, offset, _msg, outcome, failure in b]
 
 
-def test_worker_processes_give_what_the_loop_process_gives_in_order() -> None:
-    records = messages(57)
-    ahead = ReadAhead(parse, 10, workers=2)
+def by_workers(parser: Parser, size: int, *polls: list[Message], workers: int = 1) -> list[list[tuple]]:  # type: ignore[type-arg]
+    """Each poll's records as one ReadAhead with worker processes decodes them, in order."""
+    ahead = ReadAhead(parser, size, workers=workers)
     try:
-        got = in_order(list(ahead.batches(records)))
+        return [in_order(list(ahead.batches(poll))) for poll in polls]
     finally:
         ahead.close()
+
+
+def test_worker_processes_give_what_the_loop_process_gives_in_order() -> None:
+    records = messages(57)
+    [got] = by_workers(parse, 10, records, workers=2)
     assert got == in_order([decode(records)])
     assert sum(1 for _p, _o, outcome, _f in got if isinstance(outcome, Poison)) > 0
 
@@ -61,11 +66,7 @@ def raising(key: bytes | None, value: bytes | None, timestamp_ms: int) -> Event 
 
 
 def test_an_error_raised_in_a_worker_comes_back_as_that_error_with_its_traceback() -> None:
-    ahead = ReadAhead(raising, 5, workers=1)
-    try:
-        got = in_order(list(ahead.batches(messages(14))))
-    finally:
-        ahead.close()
+    [got] = by_workers(raising, 5, messages(14))
     failures = [(outcome, failure) for _p, _o, outcome, failure in got if failure is not None]
     assert [outcome.reason for outcome, _ in failures] == ["internal error: KeyError"] * 2
     for _outcome, failure in failures:
@@ -81,13 +82,8 @@ def dying(key: bytes | None, value: bytes | None, timestamp_ms: int) -> Event | 
 
 def test_a_worker_that_dies_costs_nothing_its_batch_is_decoded_here(caplog: pytest.LogCaptureFixture) -> None:
     records = messages(40)
-    ahead = ReadAhead(dying, 10, workers=1)
     with caplog.at_level(logging.WARNING, "consumers.ahead"):
-        try:
-            got = in_order(list(ahead.batches(records)))
-            again = in_order(list(ahead.batches(records[20:])))  # a new pool serves the next poll
-        finally:
-            ahead.close()
+        got, again = by_workers(dying, 10, records, records[20:])  # a new pool serves the next poll
     assert got == in_order([decode(records)])
     assert again == in_order([decode(records[20:])])
     assert "a decoding process died" in caplog.text
@@ -106,11 +102,7 @@ def raising_unpicklable(key: bytes | None, value: bytes | None, timestamp_ms: in
 
 
 def test_an_error_that_cannot_cross_comes_back_as_its_text() -> None:
-    ahead = ReadAhead(raising_unpicklable, 5, workers=1)
-    try:
-        got = in_order(list(ahead.batches(messages(8))))
-    finally:
-        ahead.close()
+    [got] = by_workers(raising_unpicklable, 5, messages(8))
     [(outcome, failure)] = [(o, f) for _p, _off, o, f in got if f is not None]
     assert outcome.reason == "internal error: Unpicklable"
     assert isinstance(failure, RuntimeError) and "Unpicklable: holds a handle" in str(failure)
