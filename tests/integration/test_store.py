@@ -115,3 +115,43 @@ def test_a_held_writer_lock_holds_the_batch_back_as_a_transient_fault(database: 
     store.apply([put("KrishnaMohan")], [Position(0, None, 1)])
     assert store.load_positions([0]) == {0: 1}
     store.close()
+
+
+def test_a_script_answers_each_statement_and_stops_at_the_first_failure(database: Settings) -> None:
+    import mysql.connector
+
+    from ums_find.store import connect
+    from ums_find.store.connection import run_script
+
+    conn = connect(database)
+    try:
+        ran = run_script(conn, ["SELECT 1", "DO 1", "SELECT 2, 'two' UNION ALL SELECT 3, 'three'"])
+        assert ran == ([[(1,)], [], [(2, "two"), (3, "three")]], None)
+        stopped = run_script(conn, ["SELECT 1", "SELECT no_such_column FROM ums_users", "SELECT 3"])
+        assert stopped.rows == [[(1,)]]
+        assert isinstance(stopped.error, mysql.connector.errors.ProgrammingError)
+        assert stopped.error.errno == 1054
+        assert run_script(conn, ["SELECT 4"]) == ([[(4,)]], None)  # the connection is in step
+    finally:
+        conn.close()
+
+
+def test_a_batch_whose_write_fails_changes_nothing_and_frees_the_lock(
+    store: ProjectionStore, database: Settings
+) -> None:
+    import mysql.connector
+
+    from ums_find.store import Change
+    from ums_find.store.projection import writer_lock_name
+
+    store.apply([put("KrishnaMohan")], [Position(0, None, 1)])
+    too_long = Change("x" * 40, "x" * 40, f"('{'x' * 40}', 1, '2022-03-01 10:00:00')")  # the view holds 32
+    with pytest.raises(mysql.connector.Error, match="too long"):
+        store.apply([put("Someone0001"), too_long], [Position(0, 1, 3)])
+    assert list(view_rows(database)) == ["KrishnaMohan"]
+    assert store.load_positions([0]) == {0: 1}
+    lock = writer_lock_name(database, "ums_users")
+    assert query(database, "SELECT GET_LOCK(%s, 0)", (lock,)) == [(1,)]
+    store.apply([put("Someone0001")], [Position(0, 1, 3)])
+    assert sorted(view_rows(database)) == ["KrishnaMohan", "Someone0001"]
+    assert store.load_positions([0]) == {0: 3}

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ums_find.store.upsert import upsert
+from ums_find.store.upsert import text_literal, upsert
 
 CHECKPOINT_COLUMNS = ("consumer", "topic", "part", "next_offset")
 
@@ -37,36 +37,39 @@ class StalePosition(Exception):
 
 
 class CheckpointRepository:
-    """The SQL of one scope's checkpoints in one table; every method runs on a given cursor."""
+    """The SQL of one scope's checkpoints in one table: statements to send, or run on a given cursor."""
 
     def __init__(self, scope: Scope, table: str = "ums_checkpoints") -> None:
         self.scope = scope
         self.table = table
 
-    def select_sql(self, parts: int | None = None, for_update: bool = False) -> str:
-        """The one SELECT of the scope's positions, for `parts` partitions (None: all)."""
-        sql = f"SELECT part, next_offset FROM `{self.table}` WHERE consumer = %s AND topic = %s"
+    def select_sql(self, parts: Sequence[int] | None = None, for_update: bool = False) -> str:
+        """The one SELECT of the scope's positions, for these partitions (None: all), values inline."""
+        scope = f"consumer = {text_literal(self.scope.consumer)} AND topic = {text_literal(self.scope.topic)}"
+        sql = f"SELECT part, next_offset FROM `{self.table}` WHERE {scope}"
         if parts is not None:
-            sql += f" AND part IN ({', '.join(['%s'] * parts)})"
+            sql += f" AND part IN ({', '.join(str(int(part)) for part in parts)})"
         return sql + (" FOR UPDATE" if for_update else "")
 
     def read(self, cur: Any) -> dict[int, int]:
         """Every stored next offset of the scope, by partition."""
-        return self._select(cur, None, for_update=False)
+        return self._select(cur, None)
 
     def load(self, cur: Any, partitions: Iterable[int]) -> dict[int, int | None]:
         """The stored next offset of each partition (None where nothing is stored)."""
         wanted = list(partitions)
         result: dict[int, int | None] = dict.fromkeys(wanted)
         if wanted:
-            result.update(self._select(cur, wanted, for_update=False))
+            result.update(self._select(cur, wanted))
         return result
 
-    def fence(self, cur: Any, positions: Sequence[Position]) -> None:
-        """Lock the positions' rows and raise StalePosition unless each holds what was expected."""
-        if not positions:
-            return
-        found = self._select(cur, sorted(p.partition for p in positions), for_update=True)
+    def fence_sql(self, positions: Sequence[Position]) -> str:
+        """The locking read of the positions' rows, whose answer `check_fence` judges."""
+        return self.select_sql(sorted(p.partition for p in positions), for_update=True)
+
+    def check_fence(self, rows: Iterable[tuple[Any, ...]], positions: Sequence[Position]) -> None:
+        """Raise StalePosition unless the rows `fence_sql` read hold what each position expected."""
+        found = _offsets(rows)
         for pos in positions:
             stored = found.get(pos.partition)
             if stored != pos.expected:
@@ -74,19 +77,21 @@ class CheckpointRepository:
                     f"{self.scope.topic}[{pos.partition}]: checkpoint is {stored}, expected {pos.expected}"
                 )
 
-    def advance(self, cur: Any, positions: Sequence[Position], alias: bool) -> None:
-        """Store each position's next offset (call after `fence`, in the same transaction)."""
-        self.store(cur, {p.partition: p.next_offset for p in positions}, alias)
+    def advance_sql(self, positions: Sequence[Position], alias: bool) -> str:
+        """The statement storing each position's next offset (after the fence, in its transaction)."""
+        return self.store_sql({p.partition: p.next_offset for p in positions}, alias)
+
+    def store_sql(self, offsets: Mapping[int, int], alias: bool) -> str:
+        """The statement writing these next offsets by partition, whatever was stored (literal values)."""
+        scope = f"{text_literal(self.scope.consumer)}, {text_literal(self.scope.topic)}"
+        rows = ", ".join(f"({scope}, {int(part)}, {int(offset)})" for part, offset in offsets.items())
+        updates = ("next_offset", "updated_at = CURRENT_TIMESTAMP(6)")
+        return upsert(self.table, CHECKPOINT_COLUMNS, rows, updates, alias)
 
     def store(self, cur: Any, offsets: Mapping[int, int], alias: bool) -> None:
         """Write these next offsets by partition, whatever was stored."""
-        if not offsets:
-            return
-        marks = ", ".join(["(%s, %s, %s, %s)"] * len(offsets))
-        scope = (self.scope.consumer, self.scope.topic)
-        params = [v for part, offset in offsets.items() for v in (*scope, part, offset)]
-        updates = ("next_offset", "updated_at = CURRENT_TIMESTAMP(6)")
-        cur.execute(upsert(self.table, CHECKPOINT_COLUMNS, marks, updates, alias), params)
+        if offsets:
+            cur.execute(self.store_sql(offsets, alias))
 
     def raise_to(self, cur: Any, targets: Mapping[int, int], alias: bool) -> None:
         """Store the targets that are ahead of what is stored; leave the others."""
@@ -102,9 +107,10 @@ class CheckpointRepository:
             (self.scope.consumer, self.scope.topic),
         )
 
-    def _select(self, cur: Any, parts: list[int] | None, for_update: bool) -> dict[int, int]:
-        count = None if parts is None else len(parts)
-        cur.execute(
-            self.select_sql(count, for_update), [self.scope.consumer, self.scope.topic, *(parts or [])]
-        )
-        return {int(part): int(offset) for part, offset in cur.fetchall()}
+    def _select(self, cur: Any, parts: list[int] | None) -> dict[int, int]:
+        cur.execute(self.select_sql(parts))
+        return _offsets(cur.fetchall())
+
+
+def _offsets(rows: Iterable[tuple[Any, ...]]) -> dict[int, int]:
+    return {int(part): int(offset) for part, offset in rows}

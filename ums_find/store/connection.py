@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import mysql.connector
+from _mysql_connector import MySQLInterfaceError
 from mysql.connector import errorcode
+from mysql.connector.errors import get_mysql_exception
 
 from ums_find.settings import MySQLSettings, Settings
 
@@ -180,6 +182,42 @@ def reason_of(exc: BaseException) -> str:
     if errno == errorcode.CR_SERVER_LOST:
         return NO_ANSWER
     return NOT_REACHABLE
+
+
+class Script(NamedTuple):
+    """What a script's statements answered: the rows of each that ran, and the error that stopped it."""
+
+    rows: list[list[tuple[Any, ...]]]
+    error: mysql.connector.Error | None
+
+
+def run_script(conn: Any, statements: Sequence[str]) -> Script:
+    """Send `statements` in one round trip (the C extension's connection); every answer is read.
+
+    The server runs them in order and stops at the first that fails: `rows` has an entry for
+    each statement before it (empty for one without a result set), `error` says why.
+    """
+    rows: list[list[tuple[Any, ...]]] = []
+    try:
+        conn.cmd_query(";\n".join(statements).encode())
+        while True:
+            if conn.unread_result:
+                conn.fetch_eof_columns()  # the columns of this result, not of the first
+                rows.append(conn.get_rows()[0])
+            else:
+                rows.append([])
+            if not _next_result(conn):
+                return Script(rows, None)
+    except mysql.connector.Error as exc:
+        return Script(rows, exc)
+
+
+def _next_result(conn: Any) -> bool:
+    # The connection leaves the C extension's own error type to its caller here.
+    try:
+        return bool(conn.next_result())
+    except MySQLInterfaceError as err:
+        raise get_mysql_exception(err.errno, msg=err.msg, sqlstate=err.sqlstate) from err
 
 
 def close_quietly(conn: Any) -> None:

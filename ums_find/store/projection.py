@@ -18,9 +18,9 @@ from ums_find.store.checkpoints import (
     Scope,
     StalePosition,
 )
-from ums_find.store.connection import DatabaseUnavailable, Tables
+from ums_find.store.connection import DatabaseUnavailable, Tables, run_script
 from ums_find.store.session import Session
-from ums_find.store.upsert import upsert
+from ums_find.store.upsert import text_literal, upsert
 
 __all__ = ["CHECKPOINT_COLUMNS", "Change", "Position", "ProjectionStore", "StalePosition", "writer_lock_name"]
 
@@ -97,7 +97,7 @@ def row_literal(user: User) -> str:
     # The view holds years 1000 to 9999 in UTC: the first 26 characters are the local time,
     # without the offset (cheaper than a naive copy of the moment).
     since = user.since.isoformat(" ", "microseconds")[:26]
-    return f"(_utf8mb4 X'{user.name.value.encode('utf-8').hex()}',{user.phone.value},'{since}')"
+    return f"({text_literal(user.name.value)},{user.phone.value},'{since}')"
 
 
 class ProjectionStore:
@@ -130,54 +130,54 @@ class ProjectionStore:
 
     def apply(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
         """Write the changes and advance the checkpoints, all or nothing, under the writer lock."""
-        self._session.run(lambda cur: self._locked(cur, changes, positions))
+        self._session.run(lambda _cur: self._locked(changes, positions))
 
-    def _locked(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
-        cur.execute("SELECT GET_LOCK(%s, %s)", (self._lock, self._lock_timeout_s))
-        ((got,),) = cur.fetchall()
-        if got != 1:
+    def _locked(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
+        # Two round trips: the lock, the transaction and the fence's read; then, once the fence
+        # holds, the writes, the checkpoints, the commit and the release. Any error drops the
+        # session, and the session's end rolls back and releases.
+        self._begin(positions)
+        self._finish(changes, positions)
+
+    def _begin(self, positions: Sequence[Position]) -> None:
+        take = f"SELECT GET_LOCK({text_literal(self._lock)}, {self._lock_timeout_s})"
+        fence = [self.checkpoints.fence_sql(positions)] if positions else []
+        answers = run_script(self._session.conn, [take, "START TRANSACTION", *fence])
+        if answers.error is not None:
+            raise answers.error
+        if answers.rows[0] != [(1,)]:
             raise DatabaseUnavailable(f"writer lock {self._lock} held elsewhere")
-        try:
-            self._transaction(cur, changes, positions)
-        finally:
-            self._release(cur)
+        if positions:
+            self.checkpoints.check_fence(answers.rows[2], positions)
 
-    def _release(self, cur: Any) -> None:
-        try:
-            cur.execute("DO RELEASE_LOCK(%s)", (self._lock,))
-        except Exception:  # the session's end drops the lock: end it
-            log.debug("releasing the writer lock failed; dropping the connection", exc_info=True)
-            self._session.spoil()
+    def _finish(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
+        advance = [self.checkpoints.advance_sql(positions, self._session.alias)] if positions else []
+        writes = [*self._writes(changes), *advance, "COMMIT"]
+        answers = run_script(self._session.conn, [*writes, f"DO RELEASE_LOCK({text_literal(self._lock)})"])
+        if answers.error is None:
+            return
+        if len(answers.rows) < len(writes):
+            raise answers.error
+        # Only the release failed, after the commit: the session's end drops the lock.
+        log.debug("releasing the writer lock failed; dropping the connection: %s", answers.error)
+        self._session.spoil()
 
-    def _transaction(self, cur: Any, changes: Sequence[Change], positions: Sequence[Position]) -> None:
-        self._session.conn.start_transaction()
-        try:
-            self.checkpoints.fence(cur, positions)
-            bulk, ordered = split_by_collation(collapse(changes))
-            self._write_bulk(cur, bulk)
-            for change in ordered:
-                self._write_bulk(cur, [change])
-            self.checkpoints.advance(cur, positions, self._session.alias)
-            self._session.commit()
-        except BaseException:
-            # On a killed connection rollback raises too: the original error is the one to report.
-            self._session.rollback()
-            raise
+    def _writes(self, changes: Sequence[Change]) -> list[str]:
+        bulk, ordered = split_by_collation(collapse(changes))
+        return [sql for group in (bulk, *([c] for c in ordered)) for sql in self._write_sql(group)]
 
-    def _write_bulk(self, cur: Any, changes: Sequence[Change]) -> None:
-        erased = [c.name for c in changes if c.row is None]
+    def _write_sql(self, changes: Sequence[Change]) -> list[str]:
+        # Literal rows: the connector's parameter substitution costs about as much as the
+        # server's work for a multi-row upsert, and every value here is safe as a literal.
+        statements = []
+        erased = [text_literal(c.name) for c in changes if c.row is None]
         rows = [c.row for c in changes if c.row is not None]
         if erased:
-            marks = ", ".join(["%s"] * len(erased))
-            cur.execute(f"DELETE FROM `{self.tables.view}` WHERE name IN ({marks})", erased)
+            statements.append(f"DELETE FROM `{self.tables.view}` WHERE name IN ({', '.join(erased)})")
         if rows:
-            # Literal rows: the connector's parameter substitution costs about as much as the
-            # server's work for a multi-row upsert, and every value here is safe as a literal.
-            # Straight to the connection: the cursor would first scan the whole statement (150 KB
-            # for 2,000 rows) for DELIMITER lines; the connection maps errors the same way.
             columns = ("name", "phone", "since")
-            sql = upsert(self.tables.view, columns, ",".join(rows), columns, self._session.alias)
-            self._session.conn.cmd_query(sql.encode())
+            statements.append(upsert(self.tables.view, columns, ",".join(rows), columns, self._session.alias))
+        return statements
 
 
 def _fetch(cur: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -6,10 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import mysql.connector
-
 from ums_find.settings import MySQLSettings
-from ums_find.store.connection import DatabaseUnavailable, close_quietly, connect, reason_of, translate_errors
+from ums_find.store.connection import close_quietly, connect, translate_errors
 from ums_find.store.upsert import row_alias_supported
 
 log = logging.getLogger(__name__)
@@ -75,26 +73,6 @@ class Session:
     def spoil(self) -> None:
         """Close the connection once the statement running now ends (its state is unknown)."""
         self._spoiled = True
-
-    def commit(self) -> None:
-        """Commit the open transaction; a lost answer is a fault of the moment."""
-        try:
-            self.conn.commit()
-        except mysql.connector.Error:
-            raise
-        except Exception as exc:
-            # The C extension raises its own error type from commit. Whether a commit whose
-            # answer was lost took effect shows on the next batch: a moved checkpoint.
-            reason = reason_of(exc)
-            raise DatabaseUnavailable(f"{reason} ({exc})", reason) from exc
-
-    def rollback(self) -> None:
-        """Roll back; on a killed connection the session's end does it, so drop the session."""
-        try:
-            self.conn.rollback()
-        except Exception:
-            log.debug("rollback failed; dropping the connection", exc_info=True)
-            self.spoil()
 
     def close(self) -> None:
         """Drop the connection (and with it its locks and open transaction)."""

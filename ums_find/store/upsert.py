@@ -24,6 +24,11 @@ def row_alias_supported(server_version: str) -> bool:
     return tuple(int(part) for part in found.groups()) >= (8, 0, 19)
 
 
+def text_literal(text: str) -> str:
+    """`text` as a SQL string literal: hex digits, so no quote, backslash or SQL mode can bend it."""
+    return f"_utf8mb4 X'{text.encode('utf-8').hex()}'"
+
+
 def upsert(table: str, columns: Sequence[str], rows: str, updates: Sequence[str], alias: bool) -> str:
     """The statement inserting `rows` (a VALUES list) and, on a duplicate key, copying `updates`.
 
