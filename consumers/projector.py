@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from consumers.advisory import AdvisoryCommits
 from consumers.ahead import ReadAhead
 from consumers.backoff import Backoff, RetryBudgetExceeded
 from consumers.batch import Decoded, Parser, Plan, plan, records
@@ -16,7 +17,7 @@ from consumers.partitions import Partitions
 from consumers.ports import DeadLetterSink, ProjectionWriter, RecordSource
 from consumers.start import RESET, CheckpointAhead
 from ums_find.events import parse
-from ums_find.kafka import KafkaError, KafkaException, Message, TopicPartition
+from ums_find.kafka import KafkaError, KafkaException, Message
 from ums_find.store import DatabaseUnavailable, StalePosition
 
 __all__ = ["CheckpointAhead", "Projector", "RetryBudgetExceeded"]
@@ -56,6 +57,7 @@ class Projector:
         self._retry_limit_s = retry_limit_s
         self.metrics = metrics or ConsumerMetrics()
         self._ahead = ReadAhead(parser, batch_size, decode_workers)
+        self._advisory = AdvisoryCommits(consumer, topic)
         self.partitions = Partitions(consumer, store, topic, self.metrics, on_checkpoint_ahead)
         self.applied = 0
         self.faulted = False
@@ -103,12 +105,17 @@ class Projector:
         self._turned()
         if messages:
             self._last_message = time.monotonic()
-        elif time.monotonic() - self._last_message > STALL_CHECK_S:
+        else:
+            self._idle()
+        self.apply(records(messages, self._on_event))
+        self.metrics.positions(self.positions, self.partitions.highs())
+
+    def _idle(self) -> None:
+        self._advisory.flush(self.positions)  # nothing came: lag tools may see where the loop is
+        if time.monotonic() - self._last_message > STALL_CHECK_S:
             self._last_message = time.monotonic()
             if not self.faulted:
                 self.partitions.unstick(STALL_CHECK_S)
-        self.apply(records(messages, self._on_event))
-        self.metrics.positions(self.positions, self.partitions.highs())
 
     def _poll_batch(self) -> list[Message]:
         # Waiting for a full batch would hold every record back by the whole wait at low
@@ -135,8 +142,9 @@ class Projector:
                 return
 
     def close(self) -> None:
-        """Stop decoding ahead."""
+        """Stop decoding ahead; commit the offsets lag tools have not seen yet."""
         self._ahead.close()
+        self._advisory.flush(self.positions)
 
     def _apply(self, decoded: Sequence[Decoded]) -> None:
         backoff = Backoff(self._retry_limit_s)
@@ -177,7 +185,7 @@ class Projector:
         self.metrics.batch_records.observe(batch.records)
         self.metrics.batch_seconds.observe(time.monotonic() - started)
         self._report_failures(batch)
-        self._commit_advisory(batch)
+        self._advisory.note(batch.positions, self.positions)
 
     def _report_failures(self, batch: Plan) -> None:
         # Logged once the dead letters are written, not on every retry of the batch.
@@ -231,10 +239,3 @@ class Projector:
     def _turned(self) -> None:
         self.last_turn = time.monotonic()
         self.metrics.last_turn.set_to_current_time()
-
-    def _commit_advisory(self, batch: Plan) -> None:
-        offsets = [TopicPartition(self._topic, p.partition, p.next_offset) for p in batch.positions]
-        try:
-            self._consumer.commit(offsets=offsets, asynchronous=True)
-        except Exception as exc:  # noqa: BLE001 - Kafka commits only inform lag tools
-            log.debug("advisory commit failed: %s", exc)
