@@ -12,7 +12,18 @@ from typing import Any
 from confluent_kafka import Producer
 
 from bench.client import Client
-from bench.common import UMS_FIND, Config, Process, free_port, percentile, running, settings_env, wait_http
+from bench.common import (
+    UMS_FIND,
+    Config,
+    Process,
+    cpu_seconds,
+    free_port,
+    listener_pid,
+    percentile,
+    running,
+    settings_env,
+    wait_http,
+)
 from bench.data import encode, make_users, private_database, private_topic
 from bench.stages import ApplyWatch, Stages
 from ums_find.settings import Settings
@@ -39,7 +50,9 @@ def run(config: Config, base: Settings, run_id: str, work: Path, procs: list[Pro
             running([UMS_FIND, "consume"], env, work / "fresh-consume.log", procs, "consumer") as consumer,
         ):
             wait_http(api, f"http://127.0.0.1:{own.http.port}/readyz")
-            latencies, lost, stages = measure(own, count, config.fresh_rate, consumer)
+            watched = {"consumer": consumer.popen.pid, "api": api.popen.pid, **servers(own)}
+            cpu = CpuWatch(watched)
+            latencies, lost, stages = measure(own, count, config.fresh_rate, consumer, cpu)
     return {
         "rate_per_s": config.fresh_rate,
         "records": count,
@@ -48,11 +61,38 @@ def run(config: Config, base: Settings, run_id: str, work: Path, procs: list[Pro
         "max_ms": max(latencies, default=float("nan")) * 1000,
         "not_visible": lost,
         "stages": stages,
+        "cpu_ms_per_record": cpu.per_record(count),
     }
 
 
+def servers(settings: Settings) -> dict[str, int]:
+    """The broker's and the database's processes, where this machine shows them."""
+    ports = {"broker": int(settings.kafka.bootstrap.rsplit(":", 1)[1]), "database": settings.mysql.port}
+    pids = {role: listener_pid(port) for role, port in ports.items()}
+    return {role: pid for role, pid in pids.items() if pid is not None}
+
+
+class CpuWatch:
+    """CPU time each process used between `start` and `stop`."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self._started: dict[str, float] = {}
+        self.used_s: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._started = {role: cpu_seconds(pid) for role, pid in self._pids.items()}
+
+    def stop(self) -> None:
+        self.used_s = {role: cpu_seconds(pid) - self._started[role] for role, pid in self._pids.items()}
+
+    def per_record(self, records: int) -> dict[str, float]:
+        """Milliseconds of CPU per record, by process."""
+        return {role: used * 1000 / max(1, records) for role, used in self.used_s.items()}
+
+
 def measure(
-    settings: Settings, count: int, rate: int, consumer: Process
+    settings: Settings, count: int, rate: int, consumer: Process, cpu: CpuWatch | None = None
 ) -> tuple[list[float], int, dict[str, Any]]:
     """Publish `count` users at `rate` per second; the seconds each took to be found, and its stages."""
     pending: queue.Queue[tuple[str, float] | None] = queue.Queue()
@@ -70,11 +110,15 @@ def measure(
     _warm_up(settings, consumer)
     applies = ApplyWatch(settings, stages)
     applies.start()
+    if cpu:
+        cpu.start()
     _publish_steadily(settings, count, rate, pending, stages=stages)
     for _ in workers:
         pending.put(None)
     for worker in workers:
         worker.join(GIVE_UP_S + 30)
+    if cpu:
+        cpu.stop()
     applies.stop()
     return latencies, lost[0], stages.summary()
 

@@ -86,7 +86,8 @@ def other_rows(results: dict[str, Any]) -> list[Row]:
             f"freshness at {fr['rate_per_s']}/s, p50 / p99 ms",
             f"{fr['p50_ms']:.1f} / {fr['p99_ms']:.1f}",
             f"max {fr['max_ms']:.1f} ms; {fr['not_visible']} of {fr['records']:,} not visible; "
-            + stage_text(fr),
+            + stage_text(fr)
+            + cpu_text(fr),
             "",
             "p99 < 50 ms",
             verdict(fr["p99_ms"] < 50 and fr["not_visible"] == 0),
@@ -123,6 +124,12 @@ def stage_text(fr: dict[str, Any]) -> str:
     """p50 / p99 of each stage of publish to visible (broker ack, apply, API answer)."""
     stages = fr.get("stages", {})
     return ", ".join(f"{k} {v['p50_ms']:.1f} / {v['p99_ms']:.1f}" for k, v in stages.items())
+
+
+def cpu_text(fr: dict[str, Any]) -> str:
+    """CPU per record of each process while the users were published and looked for."""
+    cpu = fr.get("cpu_ms_per_record", {})
+    return "; CPU ms/record " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()) if cpu else ""
 
 
 def table(results: dict[str, Any]) -> str:

@@ -50,6 +50,9 @@ def test_ingest_freshness_and_memory_were_measured(quick_run: tuple[dict, Path])
         assert results["ingest"][target]["records_per_s"]["min"] > 0, target
     assert results["freshness"]["records"] > 0 and results["freshness"]["not_visible"] == 0
     assert results["freshness"]["p99_ms"] >= results["freshness"]["p50_ms"] > 0
+    cpu = results["freshness"]["cpu_ms_per_record"]
+    assert set(cpu) == {"consumer", "api", "broker", "database"}  # the stack runs on this machine
+    assert all(0 < ms < 1000 for ms in cpu.values()), cpu
     assert results["memory_mb"]["api:ums-find"] > 0 and results["memory_mb"]["consumer"] > 0
     assert "available" in results["replay"] and "available" in results["peer"]
 
