@@ -1,9 +1,15 @@
-"""Freshness: publish-to-visible latency through the running consumer and API at a steady rate."""
+"""Freshness: publish-to-visible latency through the running consumer and API at a steady rate.
+
+Run alone (the stack up, `make up`): `python -m bench.freshness` prints this section's figures
+as JSON; `make bench` runs it with the rest.
+"""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import queue
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,12 +22,14 @@ from bench.common import (
     UMS_FIND,
     Config,
     Process,
+    base_settings,
     cpu_seconds,
     free_port,
     listener_pid,
     percentile,
     running,
     settings_env,
+    suffix,
     wait_http,
 )
 from bench.data import encode, make_users, private_database, private_topic
@@ -228,3 +236,14 @@ def _watch(
             if stages:
                 stages.visible[name] = seen
     client.close()
+
+
+def main() -> None:
+    """This section alone, at the sizes of BENCH_QUICK; its figures on stdout."""
+    with tempfile.TemporaryDirectory() as work:
+        result = run(Config.from_env(), base_settings(), suffix(), Path(work), [])
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
