@@ -172,3 +172,13 @@ class FakeDeadLetters:
         if self.faults:
             raise self.faults.pop(0)
         self.sent.extend((int(m.partition() or 0), int(m.offset() or 0), r) for m, r in poison)
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (`now` in seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 from consumers.advisory import AdvisoryCommits
-from tests.unit.fakes import FakeSource
+from tests.unit.fakes import FakeClock, FakeSource
 from tests.unit.test_loop import TOPIC, loop, user
 from ums_find.store import Position
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_batches_within_the_interval_share_one_later_commit() -> None:
-    source, clock = FakeSource(TOPIC, {0: [], 1: []}), Clock()
+    source, clock = FakeSource(TOPIC, {0: [], 1: []}), FakeClock()
     commits = AdvisoryCommits(source, TOPIC, every_s=1.0, clock=clock)
     commits.note([Position(0, None, 3)], owned={0, 1})
     assert source.commits == [{0: 3}]  # the first at once
@@ -32,7 +24,7 @@ def test_batches_within_the_interval_share_one_later_commit() -> None:
 
 
 def test_an_idle_flush_commits_what_is_pending_for_the_partitions_still_owned() -> None:
-    source, clock = FakeSource(TOPIC, {0: [], 1: []}), Clock()
+    source, clock = FakeSource(TOPIC, {0: [], 1: []}), FakeClock()
     commits = AdvisoryCommits(source, TOPIC, every_s=1.0, clock=clock)
     commits.note([Position(0, None, 3)], owned={0, 1})
     commits.note([Position(0, 3, 4), Position(1, None, 7)], owned={0, 1})

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.fakes import FakeClock
 from ums_find.settings import Settings, SettingsError
 from ums_find.store.replica_choice import LagClock, choose, covers, highest
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_covers_needs_every_partition_at_or_past() -> None:
@@ -24,7 +17,7 @@ def test_covers_needs_every_partition_at_or_past() -> None:
 
 
 def test_lag_is_the_age_of_the_newest_primary_positions_covered() -> None:
-    time = FakeTime()
+    time = FakeClock()
     clock = LagClock(window_s=5, now=time)
     clock.primary({0: 10})
     time.now += 3
@@ -36,7 +29,7 @@ def test_lag_is_the_age_of_the_newest_primary_positions_covered() -> None:
 
 
 def test_a_quiet_topic_means_no_lag() -> None:
-    time = FakeTime()
+    time = FakeClock()
     clock = LagClock(window_s=1, now=time)
     for _ in range(10):
         clock.primary({0: 7})
@@ -46,7 +39,7 @@ def test_a_quiet_topic_means_no_lag() -> None:
 
 
 def test_a_replica_stuck_while_the_primary_stays_still_ages() -> None:
-    time = FakeTime()
+    time = FakeClock()
     clock = LagClock(window_s=5, now=time)
     clock.primary({0: 10})
     time.now += 1
