@@ -155,3 +155,57 @@ def test_a_batch_whose_write_fails_changes_nothing_and_frees_the_lock(
     store.apply([put("Someone0001")], [Position(0, 1, 3)])
     assert sorted(view_rows(database)) == ["KrishnaMohan", "Someone0001"]
     assert store.load_positions([0]) == {0: 3}
+
+
+FORKED_FIRST_CONNECTIONS = """
+import os, sys, threading
+from ums_find.settings import Settings
+from ums_find.store import connect
+
+settings = Settings.from_env()
+
+
+def child() -> None:
+    start = threading.Barrier(8)
+
+    def opens() -> None:
+        start.wait()
+        connect(settings).close()
+
+    threads = [threading.Thread(target=opens) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+crashed = 0
+for _ in range(40):
+    pid = os.fork()
+    if pid == 0:
+        child()
+        os._exit(0)
+    crashed += os.waitpid(pid, 0)[1] != 0
+print(crashed)
+"""
+
+
+def test_threads_opening_a_forked_process_first_connections_at_once_do_not_crash_it(
+    database: Settings,
+) -> None:
+    # As the API's workers start: forked from a parent that never connected, then eight
+    # threads open their connections at once. Unguarded, about one child in eight crashed.
+    import subprocess
+    import sys
+
+    from tests.support.processes import settings_env
+
+    run = subprocess.run(
+        [sys.executable, "-c", FORKED_FIRST_CONNECTIONS],
+        env=settings_env(database),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert run.stdout.split()[-1] == "0", run.stdout + run.stderr[-2000:]
