@@ -100,7 +100,7 @@ class CpuWatch:
 
 
 def measure(
-    settings: Settings, count: int, rate: int, consumer: Process, cpu: CpuWatch | None = None
+    settings: Settings, count: int, rate: int, consumer: Process, cpu: CpuWatch
 ) -> tuple[list[float], int, dict[str, Any]]:
     """Publish `count` users at `rate` per second; the seconds each took to be found, and its stages."""
     pending: queue.Queue[tuple[str, float] | None] = queue.Queue()
@@ -118,15 +118,13 @@ def measure(
     _warm_up(settings, consumer)
     applies = ApplyWatch(settings, stages)
     applies.start()
-    if cpu:
-        cpu.start()
+    cpu.start()
     _publish_steadily(settings, count, rate, pending, stages=stages)
     for _ in workers:
         pending.put(None)
     for worker in workers:
         worker.join(GIVE_UP_S + 30)
-    if cpu:
-        cpu.stop()
+    cpu.stop()
     applies.stop()
     return latencies, lost[0], stages.summary()
 

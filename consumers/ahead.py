@@ -17,8 +17,9 @@ from ums_find.kafka import Message
 log = logging.getLogger(__name__)
 
 # A thread whose MySQL call returns waits for the interpreter lock as long as the switch
-# interval (5 ms by default) while the other decodes, and a batch makes eight round trips:
-# measured, that wait cost a fifth of the ingest rate. Half a millisecond hands it over sooner.
+# interval (5 ms by default) while the other decodes, once per round trip: measured (eight
+# round trips a batch then), that wait cost a fifth of the ingest rate. Half a millisecond
+# hands it over sooner.
 SWITCH_INTERVAL_S = 0.0005
 
 

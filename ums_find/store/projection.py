@@ -110,9 +110,11 @@ class ProjectionStore:
         self._topic = topic
         self.tables = tables
         self.checkpoints = CheckpointRepository(Scope(consumer, topic), tables.checkpoints)
-        # One cursor for the connection's life: `cursor()` pings the server, a round trip a batch.
+        # One cursor for the connection's life: `cursor()` pings the server, and every batch
+        # runs through the session.
         self._session = Session(mysql_settings, keep_cursor=True)
         self._lock = writer_lock_name(mysql_settings, tables.view)
+        self._lock_sql = text_literal(self._lock)
 
     def close(self) -> None:
         """Drop the connection."""
@@ -140,7 +142,7 @@ class ProjectionStore:
         self._finish(changes, positions)
 
     def _begin(self, positions: Sequence[Position]) -> None:
-        take = f"SELECT GET_LOCK({text_literal(self._lock)}, {self._lock_timeout_s})"
+        take = f"SELECT GET_LOCK({self._lock_sql}, {self._lock_timeout_s})"
         fence = [self.checkpoints.fence_sql(positions)] if positions else []
         answers = run_script(self._session.conn, [take, "START TRANSACTION", *fence])
         if answers.error is not None:
@@ -153,7 +155,7 @@ class ProjectionStore:
     def _finish(self, changes: Sequence[Change], positions: Sequence[Position]) -> None:
         advance = [self.checkpoints.advance_sql(positions, self._session.alias)] if positions else []
         writes = [*self._writes(changes), *advance, "COMMIT"]
-        answers = run_script(self._session.conn, [*writes, f"DO RELEASE_LOCK({text_literal(self._lock)})"])
+        answers = run_script(self._session.conn, [*writes, f"DO RELEASE_LOCK({self._lock_sql})"])
         if answers.error is None:
             return
         if len(answers.rows) < len(writes):
